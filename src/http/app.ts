@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto';
+import express, { type ErrorRequestHandler, type Express } from 'express';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import type { Config } from '../config';
+import { createAllowlist } from '../lib/cidr';
+import { handleLyraNotification } from '../providers/lyra';
+import type { Database } from '../store/schema';
+import type { Readiness } from '../store/readiness';
+import { ipnHandler, type IpnProvider } from './ipn';
+import type { Metrics } from './metrics';
+
+export interface AppDeps {
+  config: Config;
+  db: Kysely<Database>;
+  logger: Logger;
+  metrics: Metrics;
+  readiness: () => Promise<Readiness>;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+export function createApp(deps: AppDeps): Express {
+  const { config, logger, metrics } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('trust proxy', config.trustProxy);
+
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req, res) => {
+        const incoming = req.headers['x-request-id'];
+        const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+        res.setHeader('x-request-id', id);
+        return id;
+      },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({ id: req.id, method: req.method, url: req.url, remoteAddress: req.remoteAddress }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  );
+
+  const lyra: IpnProvider = {
+    name: 'lyra',
+    allowlist: createAllowlist(config.lyra.allowedCidrs),
+    handle: (body) => handleLyraNotification(body, config.lyra.shops),
+  };
+  const ipnDeps = { db: deps.db, logger, metrics, deadlineMs: config.ipnDeadlineMs, bodyLimitBytes: config.ipnBodyLimitBytes };
+  app.post('/ipn/lyra', ipnHandler(lyra, ipnDeps));
+  app.all('/ipn/lyra', (_req, res) => {
+    res.status(405).set('Allow', 'POST').type('text/plain; charset=utf-8').send('KO-method not allowed: use POST');
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const readiness = await deps.readiness();
+    res.status(readiness.ready ? 200 : 503).json(readiness.ready ? { status: 'ready' } : { status: 'not ready', reason: readiness.reason });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  app.use((_req, res) => {
+    res.status(404).type('text/plain; charset=utf-8').send('KO-not found');
+  });
+  const onError: ErrorRequestHandler = (error: unknown, req, res, _next) => {
+    req.log?.error({ err: error }, 'unhandled error');
+    if (!res.headersSent) res.status(503).type('text/plain; charset=utf-8').send('KO-temporarily unavailable, retry later');
+  };
+  app.use(onError);
+  return app;
+}

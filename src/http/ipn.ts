@@ -1,0 +1,142 @@
+import contentType from 'content-type';
+import type { Request, RequestHandler, Response } from 'express';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import getRawBody from 'raw-body';
+import type { Provider } from '../domain/notification';
+import type { Allowlist } from '../lib/cidr';
+import type { ProviderResult } from '../providers/types';
+import { recordRejectedDelivery } from '../store/deliveries';
+import { DeadlineExceededError, ingestNotifications, type DeliveryInput, type IngestSummary } from '../store/ingest';
+import type { Database } from '../store/schema';
+import type { Metrics } from './metrics';
+import { replyLine, statusOf, type Verdict } from './reply';
+
+/** What the notification route needs of a provider: its allowlist and its pure parser/verifier. */
+export interface IpnProvider {
+  name: Provider;
+  allowlist: Allowlist;
+  handle(body: Uint8Array): ProviderResult;
+}
+
+export interface IpnDeps {
+  db: Kysely<Database>;
+  logger: Logger;
+  metrics: Metrics;
+  deadlineMs: number;
+  bodyLimitBytes: number;
+}
+
+const FORM_TYPE = 'application/x-www-form-urlencoded';
+
+interface Exchange {
+  req: Request;
+  res: Response;
+  provider: IpnProvider;
+  deps: IpnDeps;
+  signal: AbortSignal;
+  delivery: DeliveryInput;
+  finish(verdict: Verdict, detail?: string, reply?: string, context?: object): void;
+}
+
+/**
+ * `POST /ipn/<provider>`: source check, content type, raw body, verify, normalize, record and
+ * decide in one transaction, reply. A timer answers 503 at the deadline whatever the database
+ * is doing, and the transaction then rolls back instead of committing late.
+ */
+export function ipnHandler(provider: IpnProvider, deps: IpnDeps): RequestHandler {
+  return async (req, res) => {
+    const stopTimer = deps.metrics.ipnReplySeconds.startTimer({ provider: provider.name });
+    const deadline = new AbortController();
+    const log = req.log ?? deps.logger;
+    const finish = (verdict: Verdict, detail?: string, reply = replyLine(verdict, detail), context: object = {}): void => {
+      if (res.headersSent) return;
+      const status = statusOf(verdict);
+      res.status(status).type('text/plain; charset=utf-8').send(reply);
+      deps.metrics.ipnCalls.inc({ provider: provider.name, verdict, status });
+      stopTimer();
+      log.info({ ...context, provider: provider.name, verdict, status, reply }, 'notification answered');
+    };
+    const timer = setTimeout(() => {
+      deadline.abort();
+      finish('unavailable', 'deadline reached');
+    }, deps.deadlineMs);
+    const delivery: DeliveryInput = {
+      provider: provider.name,
+      origin: 'http',
+      request_id: String(req.id ?? ''),
+      source_ip: req.ip ?? req.socket.remoteAddress ?? 'unknown',
+      content_type: req.headers['content-type']?.slice(0, 255) ?? null,
+      raw_body: null,
+    };
+    try {
+      await handleExchange({ req, res, provider, deps, signal: deadline.signal, delivery, finish });
+    } catch (error) {
+      // Never a 500 and never a crash: the platform retries a 503, and the retry is deduplicated.
+      if (!(error instanceof DeadlineExceededError)) log.error({ err: error }, 'notification processing failed');
+      finish('unavailable');
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
+async function handleExchange(x: Exchange): Promise<void> {
+  if (!x.provider.allowlist.allows(x.req.ip)) {
+    // The body of a disallowed caller is never read nor stored.
+    return reject(x, 'forbidden_source', `${x.req.ip ?? 'unknown address'} is not allowed`);
+  }
+  const mediaProblem = checkContentType(x.req.headers['content-type']);
+  if (mediaProblem !== null) return reject(x, 'unsupported_media_type', mediaProblem);
+
+  const body = await readBody(x);
+  if (body === null) return;
+  x.delivery.raw_body = body;
+
+  const result = x.provider.handle(body);
+  if (!result.ok) return reject(x, result.rejection.verdict, result.rejection.reason);
+
+  const outcome = await ingestNotifications(x.deps.db, x.delivery, result.notifications, describeSummary, x.signal);
+  x.finish(outcome.outcome, undefined, outcome.reply, { deliveryId: outcome.deliveryId, notificationIds: outcome.notificationIds, orderId: outcome.orderId, orderStatus: outcome.orderStatus });
+}
+
+function describeSummary(summary: IngestSummary): { httpStatus: number; reply: string } {
+  const detail = `order ${summary.orderId}: ${summary.detail}`;
+  return { httpStatus: statusOf(summary.outcome), reply: replyLine(summary.outcome, detail) };
+}
+
+function checkContentType(header: string | undefined): string | null {
+  if (header === undefined) return `Content-Type missing, expected ${FORM_TYPE}`;
+  try {
+    const parsed = contentType.parse(header);
+    if (parsed.type !== FORM_TYPE) return `expected ${FORM_TYPE}`;
+    const charset = parsed.parameters.charset?.toLowerCase();
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') return 'charset must be UTF-8';
+    return null;
+  } catch {
+    return 'invalid Content-Type header';
+  }
+}
+
+async function readBody(x: Exchange): Promise<Buffer | null> {
+  try {
+    return await getRawBody(x.req, { limit: x.deps.bodyLimitBytes, length: x.req.headers['content-length'] });
+  } catch (error) {
+    const type = (error as { type?: string }).type;
+    if (type === 'entity.too.large') await reject(x, 'too_large', `limit is ${x.deps.bodyLimitBytes} bytes`);
+    else if (type === 'request.aborted') x.req.log?.info('client aborted the request');
+    else await reject(x, 'malformed', 'body could not be read');
+    return null;
+  }
+}
+
+async function reject(x: Exchange, verdict: Verdict, reason: string): Promise<void> {
+  const reply = replyLine(verdict, reason);
+  try {
+    await recordRejectedDelivery(x.deps.db, { ...x.delivery, verdict, reason, http_status: statusOf(verdict), reply });
+  } catch (error) {
+    // The rejection stands without its record; the database being down is not the caller's fault.
+    x.req.log?.warn({ err: error }, 'could not record rejected delivery');
+  }
+  x.finish(verdict, undefined, reply);
+}

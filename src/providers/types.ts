@@ -1,0 +1,18 @@
+import type { NormalizedNotification } from '../domain/notification';
+
+/** Why a provider refused a request; the HTTP layer maps each verdict to its status code. */
+export type RejectionVerdict = 'malformed' | 'bad_signature' | 'unknown_shop';
+
+export interface Rejection {
+  verdict: RejectionVerdict;
+  /** Short, exact, safe to show the platform: never a key or a computed signature. */
+  reason: string;
+}
+
+export type ProviderResult =
+  | { ok: true; notifications: NormalizedNotification[] }
+  | { ok: false; rejection: Rejection };
+
+export function reject(verdict: RejectionVerdict, reason: string): ProviderResult {
+  return { ok: false, rejection: { verdict, reason } };
+}

@@ -1,0 +1,129 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { Operation, OrderStatus, TransactionStatus } from '../domain/notification';
+
+/** The one declaration of the database: every query in `store/` is checked against it. */
+export interface Database {
+  deliveries: DeliveriesTable;
+  notifications: NotificationsTable;
+  delivery_notifications: DeliveryNotificationsTable;
+  orders: OrdersTable;
+  transactions: TransactionsTable;
+  outbox: OutboxTable;
+}
+
+type CreatedAt = ColumnType<Date, never, never>;
+type UpdatedAt = ColumnType<Date, never, Date | string>;
+
+/** One HTTP call, rejected ones included. */
+export interface DeliveriesTable {
+  id: Generated<number>;
+  received_at: CreatedAt;
+  provider: string;
+  /** `http` for a platform call. */
+  origin: string;
+  request_id: string | null;
+  source_ip: string;
+  content_type: string | null;
+  /** Exact bytes received; not kept for disallowed sources. */
+  raw_body: Uint8Array | null;
+  verdict: string;
+  reason: string | null;
+  http_status: number;
+  reply: string;
+}
+
+/** One logical event, unique by its dedup key. */
+export interface NotificationsTable {
+  id: Generated<number>;
+  created_at: CreatedAt;
+  dedup_key: string;
+  provider: string;
+  format: string;
+  shop_id: string;
+  mode: string;
+  order_id: string;
+  transaction_id: string | null;
+  operation: string;
+  status: string;
+  status_raw: string;
+  amount: number | null;
+  currency: string | null;
+  sequence_number: number | null;
+  payment_config: string | null;
+  source: string | null;
+  event_time: ColumnType<Date | null, string | null, never>;
+  failure_is_final: boolean;
+  /** applied | stale | unknown_status | duplicate, decided in the inserting transaction. */
+  outcome: string | null;
+  outcome_detail: string | null;
+  order_ref: number | null;
+}
+
+export interface DeliveryNotificationsTable {
+  delivery_id: number;
+  notification_id: number;
+  /** What this delivery did: the notification's outcome, or `duplicate`. */
+  outcome: string;
+}
+
+export interface OrdersTable {
+  id: Generated<number>;
+  provider: string;
+  shop_id: string;
+  mode: string;
+  order_id: string;
+  status: OrderStatus;
+  paid_amount: Generated<number>;
+  refunded_amount: Generated<number>;
+  currency: string | null;
+  abandoned: Generated<boolean>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface TransactionsTable {
+  provider: string;
+  shop_id: string;
+  mode: string;
+  transaction_id: string;
+  order_ref: number;
+  operation: Operation;
+  status: TransactionStatus;
+  status_raw: string;
+  amount: number | null;
+  currency: string | null;
+  sequence_number: number | null;
+  payment_config: string | null;
+  failure_is_final: boolean;
+  last_notification_id: number;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+/**
+ * Debezium outbox event router columns (`id`, `aggregatetype`, `aggregateid`, `type`,
+ * `payload`) plus the relay's own columns: state, attempts and schedule are data, not memory.
+ */
+export interface OutboxTable {
+  id: string;
+  aggregatetype: string;
+  aggregateid: string;
+  type: string;
+  payload: ColumnType<unknown, string, never>;
+  /** Creation order, for per-aggregate ordering. */
+  seq: Generated<number>;
+  created_at: CreatedAt;
+  notification_id: number | null;
+  state: ColumnType<'pending' | 'delivered' | 'dead', 'pending' | undefined, 'pending' | 'delivered' | 'dead'>;
+  attempts: Generated<number>;
+  next_attempt_at: ColumnType<Date, Date | undefined, Date>;
+  last_error: string | null;
+  delivered_at: ColumnType<Date | null, never, Date | null>;
+}
+
+export type DeliveryRow = Selectable<DeliveriesTable>;
+export type NewDelivery = Insertable<DeliveriesTable>;
+export type NotificationRow = Selectable<NotificationsTable>;
+export type OrderRow = Selectable<OrdersTable>;
+export type TransactionRow = Selectable<TransactionsTable>;
+export type OutboxRow = Selectable<OutboxTable>;
