@@ -1,0 +1,44 @@
+import type { Express } from 'express';
+import pino from 'pino';
+import { loadConfig, type Config } from '../../src/config';
+import { createApp } from '../../src/http/app';
+import { createMetrics, type Metrics } from '../../src/http/metrics';
+import { checkReadiness } from '../../src/store/readiness';
+import type { TestDatabase } from './database';
+
+/** Keys of the shops the tests configure; a test signs with these exactly as the platform would. */
+export const HMAC_SHOP = {
+  shopId: '12345678',
+  algorithm: 'HMAC-SHA-256',
+  testKey: 'TestKey-7c1f0a9e',
+  productionKey: 'ProdKey-4b2d88e1',
+  testPassword: 'testpassword_Zx9QpL3vT7mK2nR8',
+  productionPassword: 'prodpassword_Qa1Ws2Ed3Rf4Tg5Y',
+} as const;
+export const SHA1_SHOP = { shopId: '87654321', algorithm: 'SHA-1', testKey: '1122334455667788' } as const;
+
+/** The Lyra platform's documented range; tests arrive through a trusted loopback proxy. */
+export const PLATFORM_IP = '194.50.38.42';
+
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({
+    NODE_ENV: 'test',
+    LYRA_SHOPS: JSON.stringify([HMAC_SHOP, SHA1_SHOP]),
+    TRUST_PROXY: 'loopback',
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+}
+
+export interface TestApp {
+  app: Express;
+  metrics: Metrics;
+  config: Config;
+}
+
+export function createTestApp(database: TestDatabase, env: Record<string, string> = {}): TestApp {
+  const config = testConfig(env);
+  const metrics = createMetrics();
+  const app = createApp({ config, db: database.db, logger: pino({ level: 'silent' }), metrics, readiness: () => checkReadiness(database.db, 1000) });
+  return { app, metrics, config };
+}

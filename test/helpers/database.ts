@@ -1,0 +1,50 @@
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { openDatabase, type DatabaseHandle } from '../../src/store/database';
+import { migrateToLatest } from '../../src/store/migrate';
+
+export interface TestDatabase extends DatabaseHandle {
+  /** Empty every table, keeping the schema. */
+  reset(): Promise<void>;
+}
+
+/**
+ * A real database for one test file: PGlite in memory by default, or a fresh database on the
+ * PostgreSQL server of `TEST_DATABASE_URL` (created here, dropped on close).
+ */
+export async function openTestDatabase(options: { statementTimeoutMs?: number } = {}): Promise<TestDatabase> {
+  const adminUrl = process.env.TEST_DATABASE_URL;
+  const statementTimeoutMs = options.statementTimeoutMs ?? 10_000;
+  let handle: DatabaseHandle;
+  let dropDatabase = async (): Promise<void> => {};
+  if (adminUrl !== undefined && adminUrl !== '') {
+    const name = `ipn_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: adminUrl });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const url = new URL(adminUrl);
+    url.pathname = `/${name}`;
+    handle = await openDatabase({ url: url.toString(), dataDir: '', poolSize: 10, statementTimeoutMs });
+    dropDatabase = async () => {
+      const client = new pg.Client({ connectionString: adminUrl });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    };
+  } else {
+    handle = await openDatabase({ url: undefined, dataDir: 'memory://', poolSize: 1, statementTimeoutMs });
+  }
+  await migrateToLatest(handle.db);
+  return {
+    ...handle,
+    async close() {
+      await handle.close();
+      await dropDatabase();
+    },
+    async reset() {
+      await sql`TRUNCATE delivery_notifications, outbox, transactions, notifications, orders, deliveries RESTART IDENTITY CASCADE`.execute(handle.db);
+    },
+  };
+}
