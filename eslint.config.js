@@ -3,11 +3,11 @@ const js = require('@eslint/js');
 const tseslint = require('typescript-eslint');
 
 module.exports = tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'data/', 'coverage/'] },
+  { ignores: ['dist/', 'node_modules/', 'data/', 'coverage/', '*.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
-    languageOptions: { parserOptions: { projectService: { allowDefaultProject: ['*.js'] }, tsconfigRootDir: __dirname } },
+    languageOptions: { parserOptions: { project: './tsconfig.json', tsconfigRootDir: __dirname } },
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
@@ -16,6 +16,7 @@ module.exports = tseslint.config(
       eqeqeq: 'error',
     },
   },
-  { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked, rules: { '@typescript-eslint/no-require-imports': 'off' } },
   { files: ['src/tools/**', 'bench/**'], rules: { 'no-console': 'off' } },
+  // Tests build fixtures loosely and let Jest matchers carry the assertions.
+  { files: ['test/**'], rules: { '@typescript-eslint/unbound-method': 'off', '@typescript-eslint/no-unsafe-assignment': 'off', '@typescript-eslint/no-unsafe-member-access': 'off' } },
 );

@@ -64,7 +64,7 @@ export function ipnHandler(provider: IpnProvider, deps: IpnDeps): RequestHandler
     const delivery: DeliveryInput = {
       provider: provider.name,
       origin: 'http',
-      request_id: String(req.id ?? ''),
+      request_id: typeof req.id === 'string' ? req.id : null,
       source_ip: req.ip ?? req.socket.remoteAddress ?? 'unknown',
       content_type: req.headers['content-type']?.slice(0, 255) ?? null,
       raw_body: null,

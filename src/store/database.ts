@@ -29,9 +29,10 @@ const INT8_OID = 20;
 
 // int8 columns (ids, amounts) as numbers on both databases: PGlite already does so, pg returns
 // strings. Values stay far below 2^53 (amounts are minor units, ids are row counts).
+const parseInt8 = (value: string): number => Number(value);
 const pgTypes = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+  getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
+    oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {

@@ -12,7 +12,7 @@ function migrator(db: AnyDatabase): Migrator {
 
 export async function migrateToLatest(db: AnyDatabase): Promise<string[]> {
   const result: MigrationResultSet = await migrator(db).migrateToLatest();
-  if (result.error !== undefined) throw result.error instanceof Error ? result.error : new Error(String(result.error));
+  if (result.error !== undefined) throw result.error instanceof Error ? result.error : new Error(`migration failed: ${JSON.stringify(result.error)}`);
   return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
