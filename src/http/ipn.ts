@@ -130,13 +130,18 @@ async function readBody(x: Exchange): Promise<Buffer | null> {
   }
 }
 
+/** How long a rejection waits for its audit record before answering anyway. */
+const REJECTION_RECORD_WAIT_MS = 250;
+
 async function reject(x: Exchange, verdict: Verdict, reason: string): Promise<void> {
   const reply = replyLine(verdict, reason);
-  try {
-    await recordRejectedDelivery(x.deps.db, { ...x.delivery, verdict, reason, http_status: statusOf(verdict), reply });
-  } catch (error) {
-    // The rejection stands without its record; the database being down is not the caller's fault.
+  // The rejection does not depend on the database: a slow or absent database must not turn a
+  // 401 into a 503. The record still completes in the background when it can.
+  const recorded = recordRejectedDelivery(x.deps.db, { ...x.delivery, verdict, reason, http_status: statusOf(verdict), reply }).catch((error: unknown) => {
     x.req.log?.warn({ err: error }, 'could not record rejected delivery');
-  }
+  });
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([recorded, new Promise<void>((resolve) => (timer = setTimeout(resolve, REJECTION_RECORD_WAIT_MS)))]);
+  clearTimeout(timer);
   x.finish(verdict, undefined, reply);
 }

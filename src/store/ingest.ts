@@ -212,9 +212,11 @@ function summarize(orderId: string, received: readonly Received[], decision: Del
   if (decision === null) {
     return { outcome: 'duplicate', detail: 'already received', orderId, orderStatus: null, notificationIds };
   }
-  // The most telling outcome speaks for the delivery: applied, then stale, then unknown.
-  const rank: NotificationOutcome[] = ['applied', 'stale', 'unknown_status', 'duplicate'];
-  const chosen = rank.map((outcome) => decision.decisions.find((d) => d.outcome === outcome)).find((d) => d !== undefined);
+  // The most telling outcome speaks for the delivery: applied, then stale, then unknown. Of
+  // several applied notifications the last speaks, since it says where the order ends up.
+  const lastApplied = decision.decisions.filter((d) => d.outcome === 'applied').at(-1);
+  const rank: NotificationOutcome[] = ['stale', 'unknown_status', 'duplicate'];
+  const chosen = lastApplied ?? rank.map((outcome) => decision.decisions.find((d) => d.outcome === outcome)).find((d) => d !== undefined);
   return {
     outcome: chosen?.outcome ?? 'duplicate',
     detail: chosen?.detail ?? 'already received',

@@ -40,6 +40,19 @@ async function holdDatabase(): Promise<{ release(): Promise<void> }> {
 }
 
 describe('reply deadline', () => {
+  it('a rejection keeps its own status while the database stalls', async () => {
+    const { app } = createTestApp(database, { IPN_DEADLINE_MS: '2000' });
+    const hold = await holdDatabase();
+    try {
+      const started = Date.now();
+      const res = await postLyra(app, formBody({ orderId: 'D-0', status: 'AUTHORISED' }).replace(/signature=[^&]+/, 'signature=x'));
+      expect(res.status).toBe(401);
+      expect(Date.now() - started).toBeLessThan(1000);
+    } finally {
+      await hold.release();
+    }
+  });
+
   it('answers 503 before the deadline while the database stalls, writes nothing, and a retry applies exactly once', async () => {
     const deadlineMs = 400;
     const { app } = createTestApp(database, { IPN_DEADLINE_MS: String(deadlineMs) });

@@ -1,6 +1,8 @@
 import { createTestApp, type TestApp } from '../helpers/app';
 import { openTestDatabase, type TestDatabase } from '../helpers/database';
 import { formBody, postLyra, sendForm, sendRest } from '../helpers/lyra';
+import { HMAC_SHOP } from '../helpers/app';
+import { encodeForm, lyraRestAnswer, lyraRestFields } from '../../src/tools/lyra-notifications';
 
 let database: TestDatabase;
 let t: TestApp;
@@ -198,6 +200,20 @@ describe('SPEC §3 scenarios (REST notifications)', () => {
     expect((await sendForm(t.app, { orderId: 'R-4', status: 'AUTHORISED' })).text).toContain('OK-applied');
     expect((await sendRest(t.app, { orderId: 'R-4', status: 'AUTHORISED' })).text).toBe('OK-duplicate: order R-4: already received');
     expect(await notificationCount('R-4')).toBe(1);
+  });
+
+  it('every element of transactions[] is a notification; the older V3.1/IPNRequest type is accepted', async () => {
+    const refused = lyraRestAnswer({ shopId: HMAC_SHOP.shopId, orderId: 'R-6', status: 'REFUSED', sequenceNumber: 1 });
+    const paid = lyraRestAnswer({ shopId: HMAC_SHOP.shopId, orderId: 'R-6', status: 'AUTHORISED', sequenceNumber: 2 });
+    const answer = { ...paid, transactions: [...(refused.transactions as unknown[]), ...(paid.transactions as unknown[])] };
+    const fields = { ...lyraRestFields(JSON.stringify(answer), HMAC_SHOP.testPassword), 'kr-answer-type': 'V3.1/IPNRequest' };
+    const res = await postLyra(t.app, encodeForm(fields));
+    expect(res.text).toBe('OK-applied: order R-6: AUTHORISED, order PAID');
+    expect(await notificationCount('R-6')).toBe(2);
+    // One order event for where the delivery leaves the order, not one per intermediate state.
+    expect(await eventTypes('R-6')).toEqual(['payment.attempt_failed', 'order.paid']);
+    const again = await postLyra(t.app, encodeForm(fields));
+    expect(again.text).toBe('OK-duplicate: order R-6: already received');
   });
 
   it('REST ABANDONED with no transaction cancels the order', async () => {
