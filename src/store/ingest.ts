@@ -4,7 +4,7 @@ import { decideDelivery, type DeliveryDecision, type NotificationOutcome } from 
 import { notificationDedupKey } from '../domain/dedup-key';
 import { buildEventPayload, orderAggregateId, orderIdentityOf, type OrderIdentity } from '../domain/events';
 import type { NormalizedNotification, OrderStatus } from '../domain/notification';
-import type { OrderState, TransactionState } from '../domain/order-status';
+import { NEW_ORDER, type OrderState, type TransactionState } from '../domain/order-status';
 import type { Database, NewDelivery, OrderRow, TransactionRow } from './schema';
 
 /** The request as the HTTP layer saw it; the verdict and reply are filled in by the caller. */
@@ -143,7 +143,7 @@ async function lockOrder(trx: Transaction<Database>, identity: OrderIdentity): P
   // every notification of one order is decided one after the other.
   return trx
     .insertInto('orders')
-    .values({ provider: identity.provider, shop_id: identity.shopId, mode: identity.mode, order_id: identity.orderId, status: 'PENDING' })
+    .values({ provider: identity.provider, shop_id: identity.shopId, mode: identity.mode, order_id: identity.orderId, status: NEW_ORDER.status })
     .onConflict((oc) => oc.columns(['provider', 'shop_id', 'mode', 'order_id']).doUpdateSet({ updated_at: new Date() }))
     .returningAll()
     .executeTakeFirstOrThrow();

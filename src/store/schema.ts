@@ -121,9 +121,6 @@ export interface OutboxTable {
   delivered_at: ColumnType<Date | null, never, Date | null>;
 }
 
-export type DeliveryRow = Selectable<DeliveriesTable>;
 export type NewDelivery = Insertable<DeliveriesTable>;
-export type NotificationRow = Selectable<NotificationsTable>;
 export type OrderRow = Selectable<OrdersTable>;
 export type TransactionRow = Selectable<TransactionsTable>;
-export type OutboxRow = Selectable<OutboxTable>;
