@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import getRawBody from 'raw-body';
 import type { Provider } from '../domain/notification';
 import type { Allowlist } from '../lib/cidr';
+import { within } from '../lib/within';
 import type { ProviderResult } from '../providers/types';
 import { recordRejectedDelivery } from '../store/deliveries';
 import { DeadlineExceededError, ingestNotifications, type DeliveryInput, type IngestSummary } from '../store/ingest';
@@ -140,8 +141,6 @@ async function reject(x: Exchange, verdict: Verdict, reason: string): Promise<vo
   const recorded = recordRejectedDelivery(x.deps.db, { ...x.delivery, verdict, reason, http_status: statusOf(verdict), reply }).catch((error: unknown) => {
     x.req.log?.warn({ err: error }, 'could not record rejected delivery');
   });
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([recorded, new Promise<void>((resolve) => (timer = setTimeout(resolve, REJECTION_RECORD_WAIT_MS)))]);
-  clearTimeout(timer);
+  await within(recorded, REJECTION_RECORD_WAIT_MS, () => undefined);
   x.finish(verdict, undefined, reply);
 }

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { within } from '../lib/within';
 import { pendingMigrations } from './migrate';
 import type { Database } from './schema';
 
@@ -6,18 +7,10 @@ export type Readiness = { ready: true } | { ready: false; reason: string };
 
 /** Database reachable and every migration applied, within `timeoutMs`. */
 export async function checkReadiness(db: Kysely<Database>, timeoutMs: number): Promise<Readiness> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<Readiness>((resolve) => {
-    timer = setTimeout(() => resolve({ ready: false, reason: 'database did not answer in time' }), timeoutMs);
-  });
   const check = (async (): Promise<Readiness> => {
     await sql`select 1`.execute(db);
     const pending = await pendingMigrations(db);
     return pending.length === 0 ? { ready: true } : { ready: false, reason: `migrations pending: ${pending.join(', ')}` };
   })().catch((error: unknown): Readiness => ({ ready: false, reason: `database unavailable: ${(error as Error).message}` }));
-  try {
-    return await Promise.race([check, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return within(check, timeoutMs, () => ({ ready: false, reason: 'database did not answer in time' }));
 }

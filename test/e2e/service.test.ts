@@ -32,7 +32,7 @@ function startService(env: Record<string, string>): Service {
   return { process: child, output: () => output, exited };
 }
 
-async function waitHealthy(port: number, service: Service): Promise<void> {
+async function waitReady(port: number, service: Service): Promise<void> {
   for (let i = 0; i < 200; i++) {
     try {
       const res = await fetch(`http://127.0.0.1:${port}/readyz`);
@@ -63,7 +63,7 @@ describe('the running service (npm start, npm run simulate)', () => {
     const port = await freePort();
     const env = { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, NODE_ENV: 'development', LYRA_SHOPS: '', DATABASE_URL: '' };
     const first = startService(env);
-    await waitHealthy(port, first);
+    await waitReady(port, first);
     expect(first.output()).toContain('DEMO CONFIGURATION');
 
     expect(simulate(port, '--status', 'AUTHORISED', '--order', 'E2E-1')).toContain('form AUTHORISED order E2E-1 -> HTTP 200  OK-applied: order E2E-1: AUTHORISED, order PAID');
@@ -75,7 +75,7 @@ describe('the running service (npm start, npm run simulate)', () => {
     expect(await first.exited).toBe(0);
 
     const second = startService(env);
-    await waitHealthy(port, second);
+    await waitReady(port, second);
     expect(second.output()).toMatch(/"applied":\[\]/);
     expect(simulate(port, '--status', 'AUTHORISED', '--order', 'E2E-1')).toContain('OK-duplicate');
     second.process.kill('SIGTERM');

@@ -5,14 +5,18 @@ import { HMAC_SHOP, PLATFORM_IP } from './app';
 
 type Options = Omit<LyraNotificationOptions, 'shopId'> & { shopId?: string };
 
+function secretsFor(options: Options) {
+  return (options.mode ?? 'TEST') === 'TEST'
+    ? { key: HMAC_SHOP.testKey, password: HMAC_SHOP.testPassword }
+    : { key: HMAC_SHOP.productionKey, password: HMAC_SHOP.productionPassword };
+}
+
 export function formBody(options: Options): string {
-  const mode = options.mode ?? 'TEST';
-  return lyraFormBody({ shopId: HMAC_SHOP.shopId, ...options }, mode === 'TEST' ? HMAC_SHOP.testKey : HMAC_SHOP.productionKey);
+  return lyraFormBody({ shopId: HMAC_SHOP.shopId, ...options }, secretsFor(options).key);
 }
 
 export function restBody(options: Options): string {
-  const mode = options.mode ?? 'TEST';
-  return lyraRestBody({ shopId: HMAC_SHOP.shopId, ...options }, mode === 'TEST' ? HMAC_SHOP.testPassword : HMAC_SHOP.productionPassword);
+  return lyraRestBody({ shopId: HMAC_SHOP.shopId, ...options }, secretsFor(options).password);
 }
 
 /** POST a body to /ipn/lyra from the platform's address, through the trusted loopback proxy. */

@@ -167,6 +167,15 @@ describe('SPEC §2 status codes', () => {
     expect(metrics.text).toContain('ipn_reply_seconds_bucket');
   });
 
+  it('keeps a well-formed incoming X-Request-Id and returns it; replaces a malformed one', async () => {
+    const kept = await sendForm(t.app, { orderId: 'S-14', status: 'AUTHORISED' }).set('X-Request-Id', 'trace-abc.123');
+    expect(kept.headers['x-request-id']).toBe('trace-abc.123');
+    const [delivery] = await database.db.selectFrom('deliveries').select('request_id').execute();
+    expect(delivery?.request_id).toBe('trace-abc.123');
+    const replaced = await sendForm(t.app, { orderId: 'S-15', status: 'AUTHORISED' }).set('X-Request-Id', 'not a valid id');
+    expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   it('health and readiness', async () => {
     expect((await request(t.app).get('/healthz')).body).toEqual({ status: 'ok' });
     expect((await request(t.app).get('/readyz')).body).toEqual({ status: 'ready' });
