@@ -1,5 +1,7 @@
 import proxyaddr from 'proxy-addr';
 import { createAllowlist, parseCidrList } from './lib/cidr';
+import { parseWebhookSecret, WebhookSecretError } from './outbox/signer';
+import type { RetryPolicy } from './outbox/retry-policy';
 import type { LyraFormAlgorithm, LyraShop, LyraShops } from './providers/lyra';
 
 export class ConfigError extends Error {
@@ -13,8 +15,23 @@ export class ConfigError extends Error {
 
 export type TrustProxy = boolean | number | string;
 
+/** all: receiver and relay in one process; receiver: HTTP only; relay: delivery only. */
+export type Role = 'all' | 'receiver' | 'relay';
+const ROLES: readonly Role[] = ['all', 'receiver', 'relay'];
+
+export interface OrderEventsConfig {
+  url: string;
+  /** The decoded key of `ORDER_EVENTS_SECRET`. */
+  key: Buffer;
+  timeoutMs: number;
+  concurrency: number;
+  pollMs: number;
+  policy: RetryPolicy;
+}
+
 export interface Config {
   production: boolean;
+  role: Role;
   port: number;
   host: string;
   databaseUrl: string | undefined;
@@ -25,6 +42,8 @@ export interface Config {
   ipnDeadlineMs: number;
   ipnBodyLimitBytes: number;
   logLevel: string;
+  /** Unset: no relay; events stay in the outbox table for other consumers. */
+  orderEvents: OrderEventsConfig | undefined;
   /** Development defaults were applied (demo shop, loopback allowed): warn loudly. */
   demoDefaults: boolean;
 }
@@ -129,6 +148,48 @@ function databaseUrl(env: Env): string | undefined {
   return url;
 }
 
+function role(env: Env, url: string | undefined): Role {
+  const value = text(env, 'ROLE') ?? 'all';
+  if (!(ROLES as readonly string[]).includes(value)) throw new ConfigError('ROLE', `must be one of ${ROLES.join(', ')}, got "${value}"`);
+  if (value !== 'all' && url === undefined) {
+    throw new ConfigError('ROLE', `${value} runs apart from the other role, so it needs DATABASE_URL: the embedded database belongs to one process`);
+  }
+  return value as Role;
+}
+
+function orderEvents(env: Env): OrderEventsConfig | undefined {
+  const url = text(env, 'ORDER_EVENTS_URL');
+  if (url === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError('ORDER_EVENTS_URL', 'is not a valid URL');
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new ConfigError('ORDER_EVENTS_URL', 'must be an http:// or https:// URL');
+  if (parsed.username !== '' || parsed.password !== '') throw new ConfigError('ORDER_EVENTS_URL', 'must not carry credentials: requests are authenticated by their signature');
+  const secret = text(env, 'ORDER_EVENTS_SECRET');
+  if (secret === undefined) throw new ConfigError('ORDER_EVENTS_SECRET', 'is required with ORDER_EVENTS_URL: every event is signed (whsec_ followed by base64)');
+  let key: Buffer;
+  try {
+    key = parseWebhookSecret(secret);
+  } catch (error) {
+    if (error instanceof WebhookSecretError) throw new ConfigError('ORDER_EVENTS_SECRET', error.message);
+    throw error;
+  }
+  const backoffBaseMs = integer(env, 'ORDER_EVENTS_BACKOFF_BASE_MS', 2000, 10, 3_600_000);
+  const backoffMaxMs = integer(env, 'ORDER_EVENTS_BACKOFF_MAX_MS', 2 * 3_600_000, 10, 7 * 24 * 3_600_000);
+  if (backoffMaxMs < backoffBaseMs) throw new ConfigError('ORDER_EVENTS_BACKOFF_MAX_MS', `must not be below ORDER_EVENTS_BACKOFF_BASE_MS (${backoffBaseMs})`);
+  return {
+    url: parsed.toString(),
+    key,
+    timeoutMs: integer(env, 'ORDER_EVENTS_TIMEOUT_MS', 10_000, 100, 120_000),
+    concurrency: integer(env, 'ORDER_EVENTS_CONCURRENCY', 8, 1, 256),
+    pollMs: integer(env, 'ORDER_EVENTS_POLL_MS', 5000, 50, 600_000),
+    policy: { maxAttempts: integer(env, 'ORDER_EVENTS_MAX_ATTEMPTS', 24, 1, 1000), backoffBaseMs, backoffMaxMs },
+  };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const production = env.NODE_ENV === 'production';
   const shopsRaw = text(env, 'LYRA_SHOPS');
@@ -141,11 +202,13 @@ export function loadConfig(env: Env = process.env): Config {
   const logLevel = text(env, 'LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
 
+  const url = databaseUrl(env);
   return {
     production,
+    role: role(env, url),
     port: integer(env, 'PORT', 3000, 0, 65535),
     host: text(env, 'HOST') ?? '0.0.0.0',
-    databaseUrl: databaseUrl(env),
+    databaseUrl: url,
     dataDir: text(env, 'DATA_DIR') ?? './data',
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 200),
     lyra: { shops, allowedCidrs: demoDefaults ? [...allowedCidrs, ...LOOPBACK_CIDRS] : allowedCidrs },
@@ -153,6 +216,7 @@ export function loadConfig(env: Env = process.env): Config {
     ipnDeadlineMs: integer(env, 'IPN_DEADLINE_MS', 5000, 100, 9000),
     ipnBodyLimitBytes: integer(env, 'IPN_BODY_LIMIT_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024),
     logLevel,
+    orderEvents: orderEvents(env),
     demoDefaults,
   };
 }

@@ -1,10 +1,14 @@
 import type { Server } from 'node:http';
+import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createApp } from './http/app';
-import { createMetrics } from './http/metrics';
+import { createMetrics, registerOutboxGauges, type Metrics } from './metrics';
+import { createRelay, type Relay } from './outbox/relay';
 import { createLogger } from './log';
-import { openDatabase } from './store/database';
+import { openDatabase, type DatabaseHandle } from './store/database';
 import { migrateToLatest } from './store/migrate';
+import { vacuumAnalyze } from './store/maintenance';
+import { outboxStats } from './store/outbox';
 import { checkReadiness } from './store/readiness';
 
 function loadConfigOrExit(): Config {
@@ -35,8 +39,12 @@ async function main(): Promise<void> {
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize, statementTimeoutMs: config.ipnDeadlineMs, logger });
   const applied = await migrateToLatest(database.db);
   logger.info({ database: database.kind, applied }, 'database ready');
+  const maintenance = database.kind === 'embedded' ? scheduleEmbeddedMaintenance(database, logger) : undefined;
 
-  const app = createApp({ config, db: database.db, logger, metrics: createMetrics(), readiness: () => checkReadiness(database.db, 1000) });
+  const metrics = createMetrics();
+  registerOutboxGauges(metrics.registry, () => outboxStats(database.db));
+  const relay = await startRelay(config, database, logger, metrics);
+  const app = createApp({ config, db: database.db, logger, metrics, readiness: () => checkReadiness(database.db, 1000) });
   const server: Server = app.listen(config.port, config.host);
   // Slow or stuck clients are cut before they can hold sockets for long.
   server.headersTimeout = 10_000;
@@ -52,18 +60,45 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down: finishing in-flight requests');
-    server.close(() => {
-      void database.close().then(() => {
+    logger.info({ signal }, 'shutting down: finishing in-flight requests and deliveries');
+    const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    clearInterval(maintenance);
+    void Promise.all([serverClosed, relay?.stop()])
+      .then(() => database.close())
+      .then(() => {
         logger.info('stopped');
         logger.flush();
         process.exit(0);
       });
-    });
-    server.closeIdleConnections();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+const EMBEDDED_MAINTENANCE_MS = 10 * 60_000;
+
+function scheduleEmbeddedMaintenance(database: DatabaseHandle, logger: Logger): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    const started = Date.now();
+    vacuumAnalyze(database.db).then(
+      () => logger.debug({ ms: Date.now() - started }, 'embedded database vacuumed and analyzed'),
+      (error: unknown) => logger.warn({ err: error }, 'embedded database maintenance failed'),
+    );
+  }, EMBEDDED_MAINTENANCE_MS);
+  timer.unref();
+  return timer;
+}
+
+async function startRelay(config: Config, database: DatabaseHandle, logger: Logger, metrics: Metrics): Promise<Relay | null> {
+  if (config.role === 'receiver') return null;
+  if (config.orderEvents === undefined) {
+    logger.info('ORDER_EVENTS_URL is unset: no relay; order events stay in the outbox table for other consumers (Debezium, SQL)');
+    return null;
+  }
+  const relay = createRelay(config.orderEvents, { db: database.db, listen: database.listen, logger, metrics });
+  await relay.start();
+  return relay;
 }
 
 main().catch((error: unknown) => {

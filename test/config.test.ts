@@ -1,4 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError, DEMO_LYRA_SHOP, loadConfig, parseTrustProxy } from '../src/config';
+
+const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 
 function configError(env: Record<string, string>): ConfigError {
   try {
@@ -44,8 +48,33 @@ describe('loadConfig', () => {
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL: must start with postgres:// or postgresql://'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent'],
     [{ TRUST_PROXY: 'not-an-address' }, 'TRUST_PROXY'],
+    [{ ROLE: 'worker' }, 'ROLE: must be one of all, receiver, relay, got "worker"'],
+    [{ ROLE: 'relay' }, 'ROLE: relay runs apart from the other role, so it needs DATABASE_URL'],
+    [{ ORDER_EVENTS_URL: 'orders.internal/events' }, 'ORDER_EVENTS_URL: is not a valid URL'],
+    [{ ORDER_EVENTS_URL: 'ftp://orders.internal/' }, 'ORDER_EVENTS_URL: must be an http:// or https:// URL'],
+    [{ ORDER_EVENTS_URL: 'https://shop:pw@orders.internal/' }, 'ORDER_EVENTS_URL: must not carry credentials'],
+    [{ ORDER_EVENTS_URL: 'https://orders.internal/' }, 'ORDER_EVENTS_SECRET: is required with ORDER_EVENTS_URL'],
+    [{ ORDER_EVENTS_URL: 'https://o/', ORDER_EVENTS_SECRET: 'whsec_not base64!' }, 'ORDER_EVENTS_SECRET: must be "whsec_" followed by base64'],
+    [{ ORDER_EVENTS_URL: 'https://o/', ORDER_EVENTS_SECRET: 'whsec_c2hvcnQ=' }, 'ORDER_EVENTS_SECRET: must decode to 24 to 64 bytes, got 5'],
+    [{ ORDER_EVENTS_URL: 'https://o/', ORDER_EVENTS_SECRET: SECRET, ORDER_EVENTS_BACKOFF_BASE_MS: '5000', ORDER_EVENTS_BACKOFF_MAX_MS: '1000' }, 'ORDER_EVENTS_BACKOFF_MAX_MS: must not be below'],
+    [{ ORDER_EVENTS_URL: 'https://o/', ORDER_EVENTS_SECRET: SECRET, ORDER_EVENTS_CONCURRENCY: '0' }, 'ORDER_EVENTS_CONCURRENCY: must be between 1 and 256'],
   ])('%o → %s', (env, message) => {
     expect(configError(env).message).toContain(message);
+  });
+
+  it('without ORDER_EVENTS_URL there is no relay; with it, the defaults of the retry policy', () => {
+    expect(loadConfig({}).orderEvents).toBeUndefined();
+    expect(loadConfig({}).role).toBe('all');
+    const config = loadConfig({ ORDER_EVENTS_URL: 'https://orders.internal/ipn-events', ORDER_EVENTS_SECRET: SECRET, ROLE: 'receiver', DATABASE_URL: 'postgres://db/ipn' });
+    expect(config.role).toBe('receiver');
+    expect(config.orderEvents).toMatchObject({
+      url: 'https://orders.internal/ipn-events',
+      timeoutMs: 10_000,
+      concurrency: 8,
+      pollMs: 5000,
+      policy: { maxAttempts: 24, backoffBaseMs: 2000, backoffMaxMs: 7_200_000 },
+    });
+    expect(config.orderEvents?.key).toEqual(Buffer.from(SECRET.slice('whsec_'.length), 'base64'));
   });
 
   it('TRUST_PROXY follows Express semantics', () => {
@@ -53,5 +82,23 @@ describe('loadConfig', () => {
     expect(parseTrustProxy('true')).toBe(true);
     expect(parseTrustProxy('2')).toBe(2);
     expect(parseTrustProxy('loopback, 10.0.0.0/8')).toBe('loopback, 10.0.0.0/8');
+  });
+});
+
+describe('documentation of the configuration', () => {
+  const read = (file: string) => readFileSync(join(__dirname, '..', file), 'utf8');
+  const variables = [...read('src/config.ts').matchAll(/\((?:env, )?'([A-Z][A-Z_]+)'/g)].map((m) => m[1] as string);
+
+  it('finds the variables config.ts reads', () => {
+    expect(variables).toEqual(expect.arrayContaining(['LYRA_SHOPS', 'ROLE', 'ORDER_EVENTS_URL', 'ORDER_EVENTS_SECRET', 'ORDER_EVENTS_POLL_MS']));
+  });
+
+  it('lists every variable in .env.example and in the README', () => {
+    const example = read('.env.example');
+    const readme = read('README.md');
+    for (const name of new Set(variables)) {
+      expect({ name, inExample: new RegExp(`^#?\\s*${name}=`, 'm').test(example) }).toEqual({ name, inExample: true });
+      expect({ name, inReadme: readme.includes(`\`${name}\``) }).toEqual({ name, inReadme: true });
+    }
   });
 });

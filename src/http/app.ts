@@ -9,7 +9,7 @@ import { handleLyraNotification } from '../providers/lyra';
 import type { Database } from '../store/schema';
 import type { Readiness } from '../store/readiness';
 import { ipnHandler, type IpnProvider } from './ipn';
-import type { Metrics } from './metrics';
+import type { Metrics } from '../metrics';
 
 export interface AppDeps {
   config: Config;
@@ -20,6 +20,20 @@ export interface AppDeps {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+function mountReceiver(app: Express, deps: AppDeps): void {
+  const { config, logger, metrics } = deps;
+  const lyra: IpnProvider = {
+    name: 'lyra',
+    allowlist: createAllowlist(config.lyra.allowedCidrs),
+    handle: (body) => handleLyraNotification(body, config.lyra.shops),
+  };
+  const ipnDeps = { db: deps.db, logger, metrics, deadlineMs: config.ipnDeadlineMs, bodyLimitBytes: config.ipnBodyLimitBytes };
+  app.post('/ipn/lyra', ipnHandler(lyra, ipnDeps));
+  app.all('/ipn/lyra', (_req, res) => {
+    res.status(405).set('Allow', 'POST').type('text/plain; charset=utf-8').send('KO-method not allowed: use POST');
+  });
+}
 
 export function createApp(deps: AppDeps): Express {
   const { config, logger, metrics } = deps;
@@ -45,16 +59,8 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
 
-  const lyra: IpnProvider = {
-    name: 'lyra',
-    allowlist: createAllowlist(config.lyra.allowedCidrs),
-    handle: (body) => handleLyraNotification(body, config.lyra.shops),
-  };
-  const ipnDeps = { db: deps.db, logger, metrics, deadlineMs: config.ipnDeadlineMs, bodyLimitBytes: config.ipnBodyLimitBytes };
-  app.post('/ipn/lyra', ipnHandler(lyra, ipnDeps));
-  app.all('/ipn/lyra', (_req, res) => {
-    res.status(405).set('Allow', 'POST').type('text/plain; charset=utf-8').send('KO-method not allowed: use POST');
-  });
+  // A relay-only process keeps health and metrics but receives nothing.
+  if (config.role !== 'relay') mountReceiver(app, deps);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

@@ -10,7 +10,7 @@ import type { ProviderResult } from '../providers/types';
 import { recordRejectedDelivery } from '../store/deliveries';
 import { DeadlineExceededError, ingestNotifications, type DeliveryInput, type IngestSummary } from '../store/ingest';
 import type { Database } from '../store/schema';
-import type { Metrics } from './metrics';
+import type { Metrics } from '../metrics';
 import { replyLine, statusOf, type Verdict } from './reply';
 
 /** What the notification route needs of a provider: its allowlist and its pure parser/verifier. */

@@ -8,9 +8,17 @@ import type { Database } from './schema';
 
 export type DatabaseKind = 'postgres' | 'embedded';
 
+export type Unlisten = () => Promise<void>;
+
 export interface DatabaseHandle {
   db: Kysely<Database>;
   kind: DatabaseKind;
+  /**
+   * Calls `onNotify` for each NOTIFY on `channel` (payloads are not used). On PostgreSQL a
+   * dedicated connection listens and reconnects after a loss, calling `onNotify` once it is back
+   * so the caller catches up on anything it missed meanwhile.
+   */
+  listen: (channel: string, onNotify: () => void) => Promise<Unlisten>;
   close(): Promise<void>;
 }
 
@@ -54,12 +62,61 @@ function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', (error) => options.logger?.warn({ err: error }, 'database connection lost'));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, kind: 'postgres', close: () => db.destroy() };
+  return { db, kind: 'postgres', listen: (channel, onNotify) => listenPostgres(url, channel, onNotify, options.logger), close: () => db.destroy() };
+}
+
+const LISTEN_RECONNECT_MS = 1000;
+
+async function listenPostgres(url: string, channel: string, onNotify: () => void, logger: Logger | undefined): Promise<Unlisten> {
+  let client: pg.Client | null = null;
+  let closed = false;
+  let retry: NodeJS.Timeout | undefined;
+
+  const connect = async (): Promise<void> => {
+    const next = new pg.Client({ connectionString: url, application_name: 'ipn-receiver-listen', types: pgTypes });
+    next.on('notification', () => onNotify());
+    next.on('error', (error) => {
+      logger?.warn({ err: error, channel }, 'listen connection lost; polling until it is back');
+      reconnect(next);
+    });
+    next.on('end', () => reconnect(next));
+    client = next;
+    await next.connect();
+    await next.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+  };
+  const reconnect = (lost: pg.Client): void => {
+    if (closed || client !== lost || retry !== undefined) return;
+    client = null;
+    lost.end().catch(() => undefined);
+    retry = setTimeout(() => {
+      retry = undefined;
+      connect()
+        .then(() => onNotify())
+        .catch((error: unknown) => {
+          logger?.warn({ err: error, channel }, 'listen reconnection failed');
+          if (client !== null) reconnect(client);
+        });
+    }, LISTEN_RECONNECT_MS);
+  };
+
+  try {
+    await connect();
+  } catch (error) {
+    logger?.warn({ err: error, channel }, 'cannot listen for notifications; polling until it can');
+    if (client !== null) reconnect(client);
+  }
+  return async () => {
+    closed = true;
+    clearTimeout(retry);
+    await client?.end().catch(() => undefined);
+  };
 }
 
 async function openEmbedded(dataDir: string): Promise<DatabaseHandle> {
   if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
   const pglite = await PGlite.create(dataDir);
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
-  return { db, kind: 'embedded', close: () => db.destroy() };
+  // One backend: its own NOTIFYs reach its own listeners at commit, as on a server.
+  const listen = async (channel: string, onNotify: () => void): Promise<Unlisten> => pglite.listen(channel, () => onNotify());
+  return { db, kind: 'embedded', listen, close: () => db.destroy() };
 }

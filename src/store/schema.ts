@@ -114,13 +114,17 @@ export interface OutboxTable {
   seq: Generated<number>;
   created_at: CreatedAt;
   notification_id: number | null;
-  state: ColumnType<'pending' | 'delivered' | 'dead', 'pending' | undefined, 'pending' | 'delivered' | 'dead'>;
+  state: ColumnType<OutboxState, 'pending' | undefined, OutboxState>;
   attempts: Generated<number>;
   next_attempt_at: ColumnType<Date, Date | undefined, Date>;
   last_error: string | null;
   delivered_at: ColumnType<Date | null, never, Date | null>;
+  /** The relay holding the current attempt; `attempts` fences late writes of an expired claim. */
+  claimed_by: string | null;
+  last_attempt_at: ColumnType<Date | null, never, Date | null>;
 }
 
+export type OutboxState = 'pending' | 'delivered' | 'dead';
 export type NewDelivery = Insertable<DeliveriesTable>;
 export type OrderRow = Selectable<OrdersTable>;
 export type TransactionRow = Selectable<TransactionsTable>;

@@ -1,50 +1,8 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-
-const root = join(__dirname, '../..');
-const tsx = join(root, 'node_modules/.bin/tsx');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
-interface Service {
-  process: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function startService(env: Record<string, string>): Service {
-  const child = spawn(tsx, ['src/main.ts'], { cwd: root, env: { ...process.env, NODE_OPTIONS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { process: child, output: () => output, exited };
-}
-
-async function waitReady(port: number, service: Service): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/readyz`);
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    if (service.process.exitCode !== null) throw new Error(`service exited: ${service.output()}`);
-    await sleep(100);
-  }
-  throw new Error(`service did not become ready: ${service.output()}`);
-}
+import { freePort, root, startService, tsx, waitReady } from '../helpers/service';
 
 function simulate(port: number, ...args: string[]): string {
   const result = spawnSync(tsx, ['src/tools/simulate.ts', ...args], { cwd: root, env: { ...process.env, NODE_OPTIONS: '', PORT: String(port) }, encoding: 'utf8' });
@@ -65,6 +23,8 @@ describe('the running service (npm start, npm run simulate)', () => {
     const first = startService(env);
     await waitReady(port, first);
     expect(first.output()).toContain('DEMO CONFIGURATION');
+    // No ORDER_EVENTS_URL: no relay, said once; the events stay in the outbox.
+    expect(first.output().split('ORDER_EVENTS_URL is unset').length - 1).toBe(1);
 
     expect(simulate(port, '--status', 'AUTHORISED', '--order', 'E2E-1')).toContain('form AUTHORISED order E2E-1 -> HTTP 200  OK-applied: order E2E-1: AUTHORISED, order PAID');
     expect(simulate(port, '--status', 'AUTHORISED', '--order', 'E2E-1', '--resend')).toContain('HTTP 200  OK-duplicate');

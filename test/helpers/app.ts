@@ -2,7 +2,7 @@ import type { Express } from 'express';
 import pino from 'pino';
 import { loadConfig, type Config } from '../../src/config';
 import { createApp } from '../../src/http/app';
-import { createMetrics, type Metrics } from '../../src/http/metrics';
+import { createMetrics, type Metrics } from '../../src/metrics';
 import { checkReadiness } from '../../src/store/readiness';
 import type { TestDatabase } from './database';
 

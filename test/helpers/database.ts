@@ -5,6 +5,8 @@ import { openDatabase, type DatabaseHandle } from '../../src/store/database';
 import { migrateToLatest } from '../../src/store/migrate';
 
 export interface TestDatabase extends DatabaseHandle {
+  /** The PostgreSQL URL of this database, for another process; undefined on the embedded database. */
+  url: string | undefined;
   /** Empty every table, keeping the schema. */
   reset(): Promise<void>;
 }
@@ -13,10 +15,11 @@ export interface TestDatabase extends DatabaseHandle {
  * A real database for one test file: PGlite in memory by default, or a fresh database on the
  * PostgreSQL server of `TEST_DATABASE_URL` (created here, dropped on close).
  */
-export async function openTestDatabase(options: { statementTimeoutMs?: number } = {}): Promise<TestDatabase> {
-  const adminUrl = process.env.TEST_DATABASE_URL;
+export async function openTestDatabase(options: { statementTimeoutMs?: number; adminUrl?: string } = {}): Promise<TestDatabase> {
+  const adminUrl = options.adminUrl ?? process.env.TEST_DATABASE_URL;
   const statementTimeoutMs = options.statementTimeoutMs ?? 10_000;
   let handle: DatabaseHandle;
+  let url: string | undefined;
   let dropDatabase = async (): Promise<void> => {};
   if (adminUrl !== undefined && adminUrl !== '') {
     const name = `ipn_test_${process.pid}_${randomBytes(4).toString('hex')}`;
@@ -24,9 +27,10 @@ export async function openTestDatabase(options: { statementTimeoutMs?: number } 
     await admin.connect();
     await admin.query(`CREATE DATABASE ${name}`);
     await admin.end();
-    const url = new URL(adminUrl);
-    url.pathname = `/${name}`;
-    handle = await openDatabase({ url: url.toString(), dataDir: '', poolSize: 10, statementTimeoutMs });
+    const parsed = new URL(adminUrl);
+    parsed.pathname = `/${name}`;
+    url = parsed.toString();
+    handle = await openDatabase({ url, dataDir: '', poolSize: 10, statementTimeoutMs });
     dropDatabase = async () => {
       const client = new pg.Client({ connectionString: adminUrl });
       await client.connect();
@@ -39,6 +43,7 @@ export async function openTestDatabase(options: { statementTimeoutMs?: number } 
   await migrateToLatest(handle.db);
   return {
     ...handle,
+    url,
     async close() {
       await handle.close();
       await dropDatabase();

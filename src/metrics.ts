@@ -1,0 +1,78 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { OutboxStats } from './store/outbox';
+
+export type RelayOutcome = 'delivered' | 'retry' | 'dead' | 'claim_expired' | 'unrecorded';
+
+export interface Metrics {
+  registry: Registry;
+  ipnCalls: Counter<'provider' | 'verdict' | 'status'>;
+  ipnReplySeconds: Histogram<'provider'>;
+  relayAttempts: Counter<'outcome'>;
+  relayAttemptSeconds: Histogram;
+}
+
+const LATENCY_BUCKETS = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** One registry per app, so several apps (tests) never share counters. */
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    ipnCalls: new Counter({
+      name: 'ipn_calls_total',
+      help: 'Notification calls by provider, verdict and HTTP status',
+      labelNames: ['provider', 'verdict', 'status'],
+      registers: [registry],
+    }),
+    ipnReplySeconds: new Histogram({
+      name: 'ipn_reply_seconds',
+      help: 'Time from request to reply on the notification routes',
+      labelNames: ['provider'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    relayAttempts: new Counter({
+      name: 'outbox_relay_attempts_total',
+      help: 'Order event delivery attempts by outcome: delivered, retry, dead, claim_expired (another attempt took over), unrecorded (database error)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    relayAttemptSeconds: new Histogram({
+      name: 'outbox_relay_attempt_seconds',
+      help: 'Duration of one POST to ORDER_EVENTS_URL, reply included',
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+  };
+}
+
+const STATS_TTL_MS = 1000;
+
+/**
+ * Backlog gauges read from the outbox table at scrape time, so they are right whichever process
+ * (or Debezium) consumes the rows. One query serves all three gauges of a scrape.
+ */
+export function registerOutboxGauges(registry: Registry, readStats: () => Promise<OutboxStats>): void {
+  let cached: { at: number; stats: Promise<OutboxStats> } | null = null;
+  const stats = (): Promise<OutboxStats> => {
+    if (cached === null || Date.now() - cached.at > STATS_TTL_MS) cached = { at: Date.now(), stats: readStats() };
+    return cached.stats;
+  };
+  const gauge = (name: string, help: string, pick: (s: OutboxStats) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        try {
+          this.set(pick(await stats()));
+        } catch {
+          cached = null; // The database is down: the gauge keeps its last value; /readyz reports the outage.
+        }
+      },
+    });
+  gauge('outbox_pending_events', 'Order events not yet delivered (pending or retrying)', (s) => s.pending);
+  gauge('outbox_oldest_pending_age_seconds', 'Age of the oldest undelivered order event, 0 when none', (s) => s.oldestPendingAgeSeconds);
+  gauge('outbox_dead_events', 'Order events given up after the attempt limit', (s) => s.dead);
+}

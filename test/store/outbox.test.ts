@@ -1,0 +1,82 @@
+import { sql } from 'kysely';
+import { claimDueEvents, markDelivered, markFailed } from '../../src/store/outbox';
+import { vacuumAnalyze } from '../../src/store/maintenance';
+import { openTestDatabase, type TestDatabase } from '../helpers/database';
+import { outboxRows, seedEvents } from '../helpers/outbox';
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await openTestDatabase();
+});
+afterAll(() => database.close());
+beforeEach(() => database.reset());
+
+describe('outbox claims', () => {
+  it('claims only the earliest pending event of each order', async () => {
+    const events = await seedEvents(database.db, 3, 4);
+    const claimed = await claimDueEvents(database.db, 'r1', 100, 60_000);
+    const heads = [0, 1, 2].map((o) => events.find((e) => e.orderId === `CMD-${o}`)?.id);
+    expect(claimed.map((e) => e.id).sort()).toEqual([...heads].sort());
+    expect(claimed.every((e) => e.attempts === 1)).toBe(true);
+    // Claimed events are leased: nothing else of these orders is due.
+    expect(await claimDueEvents(database.db, 'r2', 100, 60_000)).toEqual([]);
+  });
+
+  it('fences a late result: once a lease has expired and the event was claimed again, the first claim cannot record', async () => {
+    await seedEvents(database.db, 1, 1);
+    const [first] = await claimDueEvents(database.db, 'r1', 1, 0);
+    const [second] = await claimDueEvents(database.db, 'r2', 1, 60_000);
+    expect(second).toMatchObject({ id: first?.id, attempts: 2 });
+    if (first === undefined || second === undefined) throw new Error('not claimed');
+    expect(await markDelivered(database.db, first)).toBe(false);
+    expect(await markFailed(database.db, first, { error: 'late', dead: true, retryInMs: 0 })).toBe(false);
+    expect((await outboxRows(database.db))[0]).toMatchObject({ state: 'pending', claimed_by: 'r2', last_error: null });
+    expect(await markDelivered(database.db, second)).toBe(true);
+    expect((await outboxRows(database.db))[0]).toMatchObject({ state: 'delivered', attempts: 2, claimed_by: null });
+  });
+
+  it('a retried event holds back the later events of its order until its own next attempt', async () => {
+    await seedEvents(database.db, 1, 3);
+    const [head] = await claimDueEvents(database.db, 'r1', 1, 60_000);
+    if (head === undefined) throw new Error('not claimed');
+    expect(await markFailed(database.db, head, { error: 'HTTP 500', dead: false, retryInMs: 60_000 })).toBe(true);
+    const rows = await outboxRows(database.db);
+    const retryAt = rows[0]?.next_attempt_at.getTime();
+    expect(rows.map((r) => r.next_attempt_at.getTime())).toEqual([retryAt, retryAt, retryAt]);
+    expect(await claimDueEvents(database.db, 'r1', 10, 60_000)).toEqual([]);
+  });
+
+  it('a dead event no longer holds its order back', async () => {
+    const events = await seedEvents(database.db, 1, 2);
+    const [head] = await claimDueEvents(database.db, 'r1', 1, 60_000);
+    if (head === undefined) throw new Error('not claimed');
+    await markFailed(database.db, head, { error: 'HTTP 410', dead: true, retryInMs: 0 });
+    expect((await claimDueEvents(database.db, 'r1', 10, 60_000)).map((e) => e.id)).toEqual([events[1]?.id]);
+  });
+
+  it('walks the due index in order, without sorting the backlog, once the table has statistics', async () => {
+    await seedEvents(database.db, 500, 10);
+    await vacuumAnalyze(database.db);
+    const claim = database.db
+      .selectFrom('outbox as o')
+      .select('o.id')
+      .where('o.state', '=', 'pending')
+      .where('o.next_attempt_at', '<=', sql<Date>`now()`)
+      .where((eb) => eb.not(eb.exists(eb.selectFrom('outbox as e').select('e.seq').whereRef('e.aggregateid', '=', 'o.aggregateid').where('e.state', '=', 'pending').whereRef('e.seq', '<', 'o.seq'))))
+      .orderBy('o.next_attempt_at')
+      .orderBy('o.seq')
+      .limit(8)
+      .forUpdate()
+      .skipLocked();
+    const compiled = claim.compile();
+    const { rows } = await sql.raw<{ 'QUERY PLAN': string }>(`EXPLAIN ${compiled.sql.replace(/\$(\d+)/g, (_, n: string) => quote(compiled.parameters[Number(n) - 1]))}`).execute(database.db);
+    const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
+    expect(plan).toContain('Index Scan using outbox_due');
+    expect(plan).not.toMatch(/\bSort\b/);
+  });
+});
+
+function quote(value: unknown): string {
+  if (typeof value === 'number') return String(value);
+  return `'${String(value).replace(/'/g, "''")}'`;
+}
