@@ -42,6 +42,10 @@ export interface Config {
   ipnDeadlineMs: number;
   ipnBodyLimitBytes: number;
   logLevel: string;
+  /** Unset: the audit API is off (404). */
+  auditApiToken: string | undefined;
+  /** Raw bodies older than this are purged; 0 keeps them forever. */
+  retentionDays: number;
   /** Unset: no relay; events stay in the outbox table for other consumers. */
   orderEvents: OrderEventsConfig | undefined;
   /** Development defaults were applied (demo shop, loopback allowed): warn loudly. */
@@ -157,6 +161,12 @@ function role(env: Env, url: string | undefined): Role {
   return value as Role;
 }
 
+function auditApiToken(env: Env): string | undefined {
+  const token = text(env, 'AUDIT_API_TOKEN');
+  if (token !== undefined && token.length < 32) throw new ConfigError('AUDIT_API_TOKEN', 'must be at least 32 characters: it opens every payment record');
+  return token;
+}
+
 function orderEvents(env: Env): OrderEventsConfig | undefined {
   const url = text(env, 'ORDER_EVENTS_URL');
   if (url === undefined) return undefined;
@@ -216,6 +226,8 @@ export function loadConfig(env: Env = process.env): Config {
     ipnDeadlineMs: integer(env, 'IPN_DEADLINE_MS', 5000, 100, 9000),
     ipnBodyLimitBytes: integer(env, 'IPN_BODY_LIMIT_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024),
     logLevel,
+    auditApiToken: auditApiToken(env),
+    retentionDays: integer(env, 'RETENTION_DAYS', 90, 0, 36500),
     orderEvents: orderEvents(env),
     demoDefaults,
   };

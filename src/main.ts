@@ -9,6 +9,7 @@ import { openDatabase, type DatabaseHandle } from './store/database';
 import { migrateToLatest } from './store/migrate';
 import { vacuumAnalyze } from './store/maintenance';
 import { outboxStats } from './store/outbox';
+import { purgeRawBodies } from './store/retention';
 import { checkReadiness } from './store/readiness';
 
 function loadConfigOrExit(): Config {
@@ -40,6 +41,7 @@ async function main(): Promise<void> {
   const applied = await migrateToLatest(database.db);
   logger.info({ database: database.kind, applied }, 'database ready');
   const maintenance = database.kind === 'embedded' ? scheduleEmbeddedMaintenance(database, logger) : undefined;
+  const retention = config.retentionDays > 0 ? scheduleRetention(database, config.retentionDays, logger) : undefined;
 
   const metrics = createMetrics();
   registerOutboxGauges(metrics.registry, () => outboxStats(database.db));
@@ -64,6 +66,7 @@ async function main(): Promise<void> {
     const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     clearInterval(maintenance);
+    clearInterval(retention);
     void Promise.all([serverClosed, relay?.stop()])
       .then(() => database.close())
       .then(() => {
@@ -86,6 +89,22 @@ function scheduleEmbeddedMaintenance(database: DatabaseHandle, logger: Logger): 
       (error: unknown) => logger.warn({ err: error }, 'embedded database maintenance failed'),
     );
   }, EMBEDDED_MAINTENANCE_MS);
+  timer.unref();
+  return timer;
+}
+
+const RETENTION_EVERY_MS = 60 * 60_000;
+
+/** Hourly, and once shortly after start: raw bodies older than RETENTION_DAYS are emptied in small batches. */
+function scheduleRetention(database: DatabaseHandle, days: number, logger: Logger): NodeJS.Timeout {
+  const purge = () => {
+    purgeRawBodies(database.db, days).then(
+      (purged) => purged > 0 && logger.info({ purged, retentionDays: days }, 'raw bodies past retention purged'),
+      (error: unknown) => logger.warn({ err: error }, 'retention purge failed; retried next hour'),
+    );
+  };
+  setTimeout(purge, 60_000).unref();
+  const timer = setInterval(purge, RETENTION_EVERY_MS);
   timer.unref();
   return timer;
 }

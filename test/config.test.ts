@@ -48,6 +48,8 @@ describe('loadConfig', () => {
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL: must start with postgres:// or postgresql://'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent'],
     [{ TRUST_PROXY: 'not-an-address' }, 'TRUST_PROXY'],
+    [{ AUDIT_API_TOKEN: 'short' }, 'AUDIT_API_TOKEN: must be at least 32 characters'],
+    [{ RETENTION_DAYS: '-1' }, 'RETENTION_DAYS: must be a whole number, got "-1"'],
     [{ ROLE: 'worker' }, 'ROLE: must be one of all, receiver, relay, got "worker"'],
     [{ ROLE: 'relay' }, 'ROLE: relay runs apart from the other role, so it needs DATABASE_URL'],
     [{ ORDER_EVENTS_URL: 'orders.internal/events' }, 'ORDER_EVENTS_URL: is not a valid URL'],
@@ -65,6 +67,7 @@ describe('loadConfig', () => {
   it('without ORDER_EVENTS_URL there is no relay; with it, the defaults of the retry policy', () => {
     expect(loadConfig({}).orderEvents).toBeUndefined();
     expect(loadConfig({}).role).toBe('all');
+    expect(loadConfig({})).toMatchObject({ auditApiToken: undefined, retentionDays: 90 });
     const config = loadConfig({ ORDER_EVENTS_URL: 'https://orders.internal/ipn-events', ORDER_EVENTS_SECRET: SECRET, ROLE: 'receiver', DATABASE_URL: 'postgres://db/ipn' });
     expect(config.role).toBe('receiver');
     expect(config.orderEvents).toMatchObject({

@@ -4,11 +4,12 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { Config } from '../config';
-import { createAllowlist } from '../lib/cidr';
-import { handleLyraNotification } from '../providers/lyra';
+import { auditRouter } from '../audit/routes';
+import type { Provider } from '../domain/notification';
 import type { Database } from '../store/schema';
 import type { Readiness } from '../store/readiness';
 import { ipnHandler, type IpnProvider } from './ipn';
+import { createProviders } from './providers';
 import type { Metrics } from '../metrics';
 
 export interface AppDeps {
@@ -21,18 +22,15 @@ export interface AppDeps {
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-function mountReceiver(app: Express, deps: AppDeps): void {
+function mountReceiver(app: Express, deps: AppDeps, providers: Map<Provider, IpnProvider>): void {
   const { config, logger, metrics } = deps;
-  const lyra: IpnProvider = {
-    name: 'lyra',
-    allowlist: createAllowlist(config.lyra.allowedCidrs),
-    handle: (body) => handleLyraNotification(body, config.lyra.shops),
-  };
   const ipnDeps = { db: deps.db, logger, metrics, deadlineMs: config.ipnDeadlineMs, bodyLimitBytes: config.ipnBodyLimitBytes };
-  app.post('/ipn/lyra', ipnHandler(lyra, ipnDeps));
-  app.all('/ipn/lyra', (_req, res) => {
-    res.status(405).set('Allow', 'POST').type('text/plain; charset=utf-8').send('KO-method not allowed: use POST');
-  });
+  for (const provider of providers.values()) {
+    app.post(`/ipn/${provider.name}`, ipnHandler(provider, ipnDeps));
+    app.all(`/ipn/${provider.name}`, (_req, res) => {
+      res.status(405).set('Allow', 'POST').type('text/plain; charset=utf-8').send('KO-method not allowed: use POST');
+    });
+  }
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -60,7 +58,9 @@ export function createApp(deps: AppDeps): Express {
   );
 
   // A relay-only process keeps health and metrics but receives nothing.
-  if (config.role !== 'relay') mountReceiver(app, deps);
+  const providers = createProviders(config);
+  if (config.role !== 'relay') mountReceiver(app, deps, providers);
+  if (config.auditApiToken !== undefined) app.use('/api/v1', auditRouter({ db: deps.db, providers, token: config.auditApiToken }));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

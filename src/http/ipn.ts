@@ -101,7 +101,7 @@ async function handleExchange(x: Exchange): Promise<void> {
   x.finish(outcome.outcome, undefined, outcome.reply, { deliveryId: outcome.deliveryId, notificationIds: outcome.notificationIds, orderId: outcome.orderId, orderStatus: outcome.orderStatus });
 }
 
-function describeSummary(summary: IngestSummary): { httpStatus: number; reply: string } {
+export function describeSummary(summary: IngestSummary): { httpStatus: number; reply: string } {
   const detail = `order ${summary.orderId}: ${summary.detail}`;
   return { httpStatus: statusOf(summary.outcome), reply: replyLine(summary.outcome, detail) };
 }

@@ -42,3 +42,4 @@ export function createTestApp(database: TestDatabase, env: Record<string, string
   const app = createApp({ config, db: database.db, logger: pino({ level: 'silent' }), metrics, readiness: () => checkReadiness(database.db, 1000) });
   return { app, metrics, config };
 }
+export const AUDIT_TOKEN = 'audit-token-0123456789abcdefghijklmnop';

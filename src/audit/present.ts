@@ -1,0 +1,107 @@
+import { orderAggregateId } from '../domain/events';
+import type { DeliveryRecord, EventRecord, NotificationRecord } from '../store/audit';
+import type { OrderRow, TransactionRow } from '../store/schema';
+import { maskRawBody } from './mask';
+
+// Database rows to API JSON: camelCase, and nothing that is not meant to be shown.
+
+export const presentNotification = (n: NotificationRecord) => ({
+  id: n.id,
+  createdAt: n.created_at,
+  provider: n.provider,
+  format: n.format,
+  shopId: n.shop_id,
+  mode: n.mode,
+  orderId: n.order_id,
+  transactionId: n.transaction_id,
+  operation: n.operation,
+  status: n.status,
+  statusRaw: n.status_raw,
+  amount: n.amount,
+  currency: n.currency,
+  sequenceNumber: n.sequence_number,
+  paymentConfig: n.payment_config,
+  source: n.source,
+  eventTime: n.event_time,
+  outcome: n.outcome,
+  outcomeDetail: n.outcome_detail,
+});
+
+export const presentDelivery = (d: DeliveryRecord) => ({
+  id: d.id,
+  receivedAt: d.received_at,
+  provider: d.provider,
+  origin: d.origin,
+  requestId: d.request_id,
+  sourceIp: d.source_ip,
+  contentType: d.content_type,
+  verdict: d.verdict,
+  reason: d.reason,
+  httpStatus: d.http_status,
+  reply: d.reply,
+  rawBodyKept: d.raw_kept,
+});
+
+/** The stored body as masked fields, or why there is none. */
+export function presentRaw(rawBody: Uint8Array | null) {
+  return rawBody === null ? null : maskRawBody(rawBody);
+}
+
+export const presentEvent = (e: EventRecord) => ({
+  id: e.id,
+  seq: e.seq,
+  aggregateId: e.aggregateid,
+  type: e.type,
+  state: e.state,
+  attempts: e.attempts,
+  nextAttemptAt: e.state === 'pending' ? e.next_attempt_at : null,
+  lastAttemptAt: e.last_attempt_at,
+  lastError: e.last_error,
+  createdAt: e.created_at,
+  deliveredAt: e.delivered_at,
+  notificationId: e.notification_id,
+  payload: e.payload,
+});
+
+const historyEntry = (n: NotificationRecord) => ({
+  notificationId: n.id,
+  at: n.created_at,
+  status: n.status,
+  statusRaw: n.status_raw,
+  amount: n.amount,
+  source: n.source,
+  outcome: n.outcome,
+  outcomeDetail: n.outcome_detail,
+});
+
+export function presentOrder(order: OrderRow, transactions: TransactionRow[], notifications: NotificationRecord[], events: EventRecord[]) {
+  return {
+    provider: order.provider,
+    shopId: order.shop_id,
+    mode: order.mode,
+    orderId: order.order_id,
+    aggregateId: orderAggregateId({ provider: order.provider, shopId: order.shop_id, mode: order.mode, orderId: order.order_id }),
+    status: order.status,
+    paidAmount: order.paid_amount,
+    refundedAmount: order.refunded_amount,
+    currency: order.currency,
+    abandoned: order.abandoned,
+    createdAt: order.created_at,
+    updatedAt: order.updated_at,
+    transactions: transactions.map((t) => ({
+      transactionId: t.transaction_id,
+      operation: t.operation,
+      status: t.status,
+      statusRaw: t.status_raw,
+      amount: t.amount,
+      currency: t.currency,
+      sequenceNumber: t.sequence_number,
+      paymentConfig: t.payment_config,
+      createdAt: t.created_at,
+      updatedAt: t.updated_at,
+      history: notifications.filter((n) => n.transaction_id === t.transaction_id).map(historyEntry),
+    })),
+    orderNotifications: notifications.filter((n) => n.transaction_id === null).map(historyEntry),
+    events: events.map(presentEvent),
+  };
+}
