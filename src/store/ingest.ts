@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Compilable, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import { decideDelivery, type DeliveryDecision, type NotificationOutcome } from '../domain/decide';
 import { notificationDedupKey } from '../domain/dedup-key';
 import { buildEventPayload, orderAggregateId, orderIdentityOf, type OrderIdentity } from '../domain/events';
 import type { NormalizedNotification, OrderStatus } from '../domain/notification';
 import { NEW_ORDER, type OrderState, type TransactionState } from '../domain/order-status';
-import type { Database, NewDelivery, OrderRow, TransactionRow } from './schema';
+import type { Database, NewDelivery, TransactionRow } from './schema';
 
 /** The request as the HTTP layer saw it; the verdict and reply are filled in by the caller. */
 export type DeliveryInput = Omit<NewDelivery, 'verdict' | 'reason' | 'http_status' | 'reply'>;
@@ -50,19 +50,17 @@ export async function ingestNotifications(
 ): Promise<IngestSummary & IngestReply & { deliveryId: number }> {
   const first = notifications[0];
   if (first === undefined) throw new Error('a delivery carries at least one notification');
+  const identity = orderIdentityOf(first);
+  // Three statements between BEGIN and COMMIT: each round trip costs more than the SQL in it.
   return db.transaction().execute(async (trx) => {
     throwIfAborted(signal);
-    const received = await insertNotifications(trx, notifications);
+    const { received, order } = await insertAndLockOrder(trx, identity, notifications);
     const fresh = received.filter((r) => r.isNew);
-    const decision = fresh.length > 0 ? await applyToOrder(trx, orderIdentityOf(first), fresh) : null;
+    const decision = order === null ? null : await decide(trx, order, fresh);
     const summary = summarize(first.orderId, received, decision);
     const reply = describe(summary);
-    const { id: deliveryId } = await trx
-      .insertInto('deliveries')
-      .values({ ...delivery, verdict: summary.outcome, reason: summary.detail, http_status: reply.httpStatus, reply: reply.reply })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    await trx.insertInto('delivery_notifications').values(deliveryLinks(deliveryId, received, decision)).execute();
+    throwIfAborted(signal);
+    const deliveryId = await writeOutcome(trx, { identity, delivery, summary, reply, received, fresh, order, decision });
     throwIfAborted(signal);
     return { ...summary, ...reply, deliveryId };
   });
@@ -72,25 +70,78 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted === true) throw new DeadlineExceededError();
 }
 
-async function insertNotifications(trx: Transaction<Database>, notifications: readonly NormalizedNotification[]): Promise<Received[]> {
-  const received: Received[] = [];
-  for (const n of notifications) {
-    const dedupKey = notificationDedupKey(n);
-    const inserted = await trx
-      .insertInto('notifications')
-      .values(notificationRow(n, dedupKey))
-      .onConflict((oc) => oc.column('dedup_key').doNothing())
-      .returning('id')
-      .executeTakeFirst();
-    if (inserted !== undefined) {
-      received.push({ notification: n, id: inserted.id, isNew: true });
-      continue;
+interface LockedOrder {
+  id: number;
+  status: OrderStatus;
+  paid_amount: number;
+  refunded_amount: number;
+  currency: string | null;
+  abandoned: boolean;
+}
+
+/**
+ * One statement: insert the notifications (the unique dedup key decides duplicates, never a prior
+ * read) and, if any is new, create or lock the order row. Every notification of one order is then
+ * decided one after the other. A duplicate path touches no order.
+ */
+async function insertAndLockOrder(
+  trx: Transaction<Database>,
+  identity: OrderIdentity,
+  notifications: readonly NormalizedNotification[],
+): Promise<{ received: Received[]; order: LockedOrder | null }> {
+  const rows = notifications.map((n) => notificationRow(n, notificationDedupKey(n)));
+  const result = await trx
+    .with('ins', (qb) =>
+      qb
+        .insertInto('notifications')
+        .values(rows)
+        .onConflict((oc) => oc.column('dedup_key').doNothing())
+        .returning(['id', 'dedup_key']),
+    )
+    .with('locked', (qb) =>
+      qb
+        .insertInto('orders')
+        .columns(['provider', 'shop_id', 'mode', 'order_id', 'status'])
+        .expression((eb) =>
+          eb
+            .selectFrom('ins')
+            .select([
+              sql<string>`${identity.provider}::text`.as('provider'),
+              sql<string>`${identity.shopId}::text`.as('shop_id'),
+              sql<string>`${identity.mode}::text`.as('mode'),
+              sql<string>`${identity.orderId}::text`.as('order_id'),
+              sql<OrderStatus>`${NEW_ORDER.status}::text`.as('status'),
+            ])
+            .limit(1),
+        )
+        .onConflict((oc) => oc.columns(['provider', 'shop_id', 'mode', 'order_id']).doUpdateSet({ updated_at: sql<Date>`now()` }))
+        .returning(['id', 'status', 'paid_amount', 'refunded_amount', 'currency', 'abandoned']),
+    )
+    .selectNoFrom([
+      sql<{ id: number; dedup_key: string }[] | null>`(SELECT json_agg(json_build_object('id', ins.id, 'dedup_key', ins.dedup_key)) FROM ins)`.as('inserted'),
+      sql<LockedOrder | null>`(SELECT row_to_json(locked) FROM locked)`.as('order'),
+    ])
+    .executeTakeFirstOrThrow();
+
+  const inserted = new Map((result.inserted ?? []).map((r) => [r.dedup_key, Number(r.id)]));
+  const missing = rows.map((r) => r.dedup_key).filter((key) => !inserted.has(key));
+  // A conflicting row is committed (or ours): ON CONFLICT waited for it. A new statement sees it.
+  const existing = new Map(
+    missing.length === 0
+      ? []
+      : (await trx.selectFrom('notifications').select(['id', 'dedup_key']).where('dedup_key', 'in', missing).execute()).map((r) => [r.dedup_key, r.id] as const),
+  );
+  const claimed = new Set<string>();
+  const received = notifications.map((notification, index): Received => {
+    const key = (rows[index] as { dedup_key: string }).dedup_key;
+    const newId = inserted.get(key);
+    if (newId !== undefined && !claimed.has(key)) {
+      claimed.add(key);
+      return { notification, id: newId, isNew: true };
     }
-    // The conflicting row is committed (or ours): ON CONFLICT waited for its transaction.
-    const existing = await trx.selectFrom('notifications').select('id').where('dedup_key', '=', dedupKey).executeTakeFirstOrThrow();
-    received.push({ notification: n, id: existing.id, isNew: false });
-  }
-  return received;
+    return { notification, id: newId ?? (existing.get(key) as number), isNew: false };
+  });
+  return { received, order: result.order === null ? null : { ...result.order, id: Number(result.order.id) } };
 }
 
 function notificationRow(n: NormalizedNotification, dedupKey: string) {
@@ -115,42 +166,78 @@ function notificationRow(n: NormalizedNotification, dedupKey: string) {
   };
 }
 
-/** Lock the order row (creating it if needed), decide on a consistent snapshot, write the result. */
-async function applyToOrder(trx: Transaction<Database>, identity: OrderIdentity, fresh: readonly Received[]): Promise<DeliveryDecision> {
-  const orderRow = await lockOrder(trx, identity);
-  const transactionRows = await trx.selectFrom('transactions').selectAll().where('order_ref', '=', orderRow.id).execute();
-  const decision = decideDelivery(
-    { order: toOrderState(orderRow), transactions: transactionRows.map(toTransactionState) },
+/** Reads the order's transactions after the lock (a new statement, so the latest committed), and decides. */
+async function decide(trx: Transaction<Database>, order: LockedOrder, fresh: readonly Received[]): Promise<DeliveryDecision> {
+  const transactionRows = await trx.selectFrom('transactions').selectAll().where('order_ref', '=', order.id).execute();
+  return decideDelivery(
+    { order: toOrderState(order), transactions: transactionRows.map(toTransactionState) },
     fresh.map((r) => ({ notification: r.notification, id: r.id })),
   );
+}
 
-  for (const [index, d] of decision.decisions.entries()) {
-    const r = fresh[index] as Received;
-    if (d.transaction !== null) await upsertTransaction(trx, identity, orderRow.id, d.transaction);
-    await trx
-      .updateTable('notifications')
-      .set({ outcome: d.outcome, outcome_detail: d.detail, order_ref: orderRow.id })
-      .where('id', '=', r.id)
-      .execute();
+interface Outcome {
+  identity: OrderIdentity;
+  delivery: DeliveryInput;
+  summary: IngestSummary;
+  reply: IngestReply;
+  received: readonly Received[];
+  fresh: readonly Received[];
+  order: LockedOrder | null;
+  decision: DeliveryDecision | null;
+}
+
+/**
+ * One statement for every write a decision implies: transactions, notification outcomes, the
+ * order projection, the outbox rows, the call and its links. Data-modifying CTEs all run to
+ * completion whether or not the final SELECT reads them.
+ */
+async function writeOutcome(trx: Transaction<Database>, o: Outcome): Promise<number> {
+  const parts: RawBuilder<unknown>[] = [];
+  const add = (name: string, query: Compilable): void => {
+    parts.push(sql`${sql.id(name)} AS (${query})`);
+  };
+  if (o.decision !== null && o.order !== null) {
+    const orderRef = o.order.id;
+    const transactions = lastStatePerTransaction(o.decision);
+    if (transactions.length > 0) add('tx', upsertTransactions(trx, o.identity, orderRef, transactions));
+    o.decision.decisions.forEach((d, index) => {
+      const id = (o.fresh[index] as Received).id;
+      add(`n${index}`, trx.updateTable('notifications').set({ outcome: d.outcome, outcome_detail: d.detail, order_ref: orderRef }).where('id', '=', id));
+    });
+    if (!sameOrder(o.decision.previousOrder, o.decision.order)) add('ord', updateOrder(trx, orderRef, o.decision.order));
+    const events = outboxRows(o.identity, o.decision, o.fresh);
+    if (events.length > 0) add('ev', trx.insertInto('outbox').values(events));
   }
-  if (!sameOrder(decision.previousOrder, decision.order)) await updateOrder(trx, orderRow.id, decision.order);
-  await insertOutboxEvents(trx, identity, decision, fresh);
-  return decision;
+  add(
+    'd',
+    trx
+      .insertInto('deliveries')
+      .values({ ...o.delivery, verdict: o.summary.outcome, reason: o.summary.detail, http_status: o.reply.httpStatus, reply: o.reply.reply })
+      .returning('id'),
+  );
+  const links = JSON.stringify(deliveryLinks(o.received, o.decision));
+  parts.push(sql`links AS (
+    INSERT INTO delivery_notifications (delivery_id, notification_id, outcome)
+    SELECT d.id, x.notification_id, x.outcome FROM d CROSS JOIN jsonb_to_recordset(${links}::jsonb) AS x(notification_id bigint, outcome text)
+  )`);
+  const { rows } = await sql<{ id: number }>`WITH ${sql.join(parts)} SELECT id FROM d`.execute(trx);
+  return Number((rows[0] as { id: number }).id);
 }
 
-async function lockOrder(trx: Transaction<Database>, identity: OrderIdentity): Promise<OrderRow> {
-  // INSERT … ON CONFLICT DO UPDATE returns the row whether new or existing, and locks it:
-  // every notification of one order is decided one after the other.
-  return trx
-    .insertInto('orders')
-    .values({ provider: identity.provider, shop_id: identity.shopId, mode: identity.mode, order_id: identity.orderId, status: NEW_ORDER.status })
-    .onConflict((oc) => oc.columns(['provider', 'shop_id', 'mode', 'order_id']).doUpdateSet({ updated_at: new Date() }))
-    .returningAll()
-    .executeTakeFirstOrThrow();
+/** Several notifications of one delivery may move one transaction: its last state is what is stored. */
+function lastStatePerTransaction(decision: DeliveryDecision): TransactionState[] {
+  const last = new Map<string, TransactionState>();
+  for (const d of decision.decisions) if (d.transaction !== null) last.set(d.transaction.transactionId, d.transaction);
+  return [...last.values()];
 }
 
-async function upsertTransaction(trx: Transaction<Database>, identity: OrderIdentity, orderRef: number, tx: TransactionState): Promise<void> {
-  const values = {
+function upsertTransactions(trx: Transaction<Database>, identity: OrderIdentity, orderRef: number, transactions: readonly TransactionState[]) {
+  const rows = transactions.map((tx) => ({
+    provider: identity.provider,
+    shop_id: identity.shopId,
+    mode: identity.mode,
+    transaction_id: tx.transactionId,
+    order_ref: orderRef,
     operation: tx.operation,
     status: tx.status,
     status_raw: tx.statusRaw,
@@ -160,16 +247,28 @@ async function upsertTransaction(trx: Transaction<Database>, identity: OrderIden
     payment_config: tx.paymentConfig,
     failure_is_final: tx.failureIsFinal,
     last_notification_id: tx.lastNotificationId,
-  };
-  await trx
+  }));
+  return trx
     .insertInto('transactions')
-    .values({ ...values, provider: identity.provider, shop_id: identity.shopId, mode: identity.mode, transaction_id: tx.transactionId, order_ref: orderRef })
-    .onConflict((oc) => oc.columns(['provider', 'shop_id', 'mode', 'transaction_id']).doUpdateSet({ ...values, updated_at: new Date() }))
-    .execute();
+    .values(rows)
+    .onConflict((oc) =>
+      oc.columns(['provider', 'shop_id', 'mode', 'transaction_id']).doUpdateSet((eb) => ({
+        operation: eb.ref('excluded.operation'),
+        status: eb.ref('excluded.status'),
+        status_raw: eb.ref('excluded.status_raw'),
+        amount: eb.ref('excluded.amount'),
+        currency: eb.ref('excluded.currency'),
+        sequence_number: eb.ref('excluded.sequence_number'),
+        payment_config: eb.ref('excluded.payment_config'),
+        failure_is_final: eb.ref('excluded.failure_is_final'),
+        last_notification_id: eb.ref('excluded.last_notification_id'),
+        updated_at: sql<Date>`now()`,
+      })),
+    );
 }
 
-async function updateOrder(trx: Transaction<Database>, orderRef: number, order: OrderState): Promise<void> {
-  await trx
+function updateOrder(trx: Transaction<Database>, orderRef: number, order: OrderState) {
+  return trx
     .updateTable('orders')
     .set({
       status: order.status,
@@ -177,34 +276,31 @@ async function updateOrder(trx: Transaction<Database>, orderRef: number, order: 
       refunded_amount: order.refundedAmount,
       currency: order.currency,
       abandoned: order.abandoned,
-      updated_at: new Date(),
+      updated_at: sql<Date>`now()`,
     })
-    .where('id', '=', orderRef)
-    .execute();
+    .where('id', '=', orderRef);
 }
 
-async function insertOutboxEvents(trx: Transaction<Database>, identity: OrderIdentity, decision: DeliveryDecision, fresh: readonly Received[]): Promise<void> {
-  if (decision.events.length === 0) return;
+function outboxRows(identity: OrderIdentity, decision: DeliveryDecision, fresh: readonly Received[]) {
   const now = new Date();
   const lastNotificationId = (fresh[fresh.length - 1] as Received).id;
-  const rows = decision.events.map((event) => {
+  return decision.events.map((event) => {
     const id = randomUUID();
     const notificationId = event.transaction?.lastNotificationId ?? lastNotificationId;
     const payload = buildEventPayload(id, event, identity, decision.previousOrder, decision.order, notificationId, now);
     return { id, aggregatetype: 'order', aggregateid: orderAggregateId(identity), type: event.type, payload: JSON.stringify(payload), notification_id: notificationId };
   });
-  await trx.insertInto('outbox').values(rows).execute();
 }
 
 /** One link per distinct notification of the delivery, with what this delivery did to it. */
-function deliveryLinks(deliveryId: number, received: readonly Received[], decision: DeliveryDecision | null) {
+function deliveryLinks(received: readonly Received[], decision: DeliveryDecision | null) {
   const outcomes = new Map<number, string>();
   let freshIndex = 0;
   for (const r of received) {
     const outcome = r.isNew ? (decision?.decisions[freshIndex++]?.outcome ?? 'applied') : 'duplicate';
     if (!outcomes.has(r.id)) outcomes.set(r.id, outcome);
   }
-  return [...outcomes].map(([notificationId, outcome]) => ({ delivery_id: deliveryId, notification_id: notificationId, outcome }));
+  return [...outcomes].map(([notificationId, outcome]) => ({ notification_id: notificationId, outcome }));
 }
 
 function summarize(orderId: string, received: readonly Received[], decision: DeliveryDecision | null): IngestSummary {
@@ -230,7 +326,7 @@ function sameOrder(a: OrderState, b: OrderState): boolean {
   return a.status === b.status && a.paidAmount === b.paidAmount && a.refundedAmount === b.refundedAmount && a.currency === b.currency && a.abandoned === b.abandoned;
 }
 
-function toOrderState(row: OrderRow): OrderState {
+function toOrderState(row: LockedOrder): OrderState {
   return {
     status: row.status,
     paidAmount: row.paid_amount,

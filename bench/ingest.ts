@@ -1,0 +1,256 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { openDatabase } from '../src/store/database';
+import { lyraFormBody } from '../src/tools/lyra-notifications';
+import { freePort, root } from '../test/helpers/service';
+
+/**
+ * The request path under load: the real service against a bare baseline (parse, verify, one
+ * INSERT … ON CONFLICT of the fields) on the same PostgreSQL, alternating A B A B; then the
+ * service with a million notifications already stored; then the embedded database.
+ *
+ *   npm run bench:ingest                         the machine's PostgreSQL (postgres@127.0.0.1:5432)
+ *   BENCH_DATABASE_URL=postgres://… npm run bench:ingest -- --duration 15 --stored 1000000
+ */
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '15' },
+    connections: { type: 'string', default: '32' },
+    rounds: { type: 'string', default: '2' },
+    stored: { type: 'string', default: '1000000' },
+    embedded: { type: 'boolean', default: true },
+    'no-embedded': { type: 'boolean', default: false },
+  },
+});
+const DURATION = Number(values.duration);
+const CONNECTIONS = Number(values.connections);
+const ROUNDS = Number(values.rounds);
+const STORED = Number(values.stored);
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const SHOP = { shopId: '70000001', algorithm: 'HMAC-SHA-256', testKey: 'bench-key-4f1c9a7e2b', testPassword: 'testpassword_bench' };
+
+interface Figures {
+  label: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  max: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+}
+
+let sequence = 0;
+/** Unique, correctly signed form notifications: a new order and transaction each. */
+function nextBody(): string {
+  const n = sequence++;
+  return lyraFormBody({ shopId: SHOP.shopId, orderId: `B-${process.pid}-${n}`, status: 'AUTHORISED', transactionUuid: `${process.pid.toString(16)}${n.toString(16)}`.padStart(32, 'b'), amount: 1000 + (n % 9000) }, SHOP.testKey);
+}
+
+async function load(label: string, port: number): Promise<Figures> {
+  const bodies = Array.from({ length: 20_000 }, nextBody);
+  let next = 0;
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}/ipn/lyra`,
+    connections: CONNECTIONS,
+    duration: DURATION,
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    requests: [{ setupRequest: (req) => ({ ...req, body: bodies[next++] ?? nextBody() }) }],
+  });
+  return { label, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max, ok: result['2xx'], non2xx: result.non2xx, errors: result.errors + result.timeouts };
+}
+
+interface Running {
+  port: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+async function waitFor(url: string, child: ChildProcess, output: () => string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (child.exitCode !== null) throw new Error(`exited: ${output()}`);
+    await sleep(100);
+  }
+  throw new Error(`not ready: ${output()}`);
+}
+
+function stopper(child: ChildProcess): () => Promise<void> {
+  return () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+}
+
+async function startService(env: Record<string, string>): Promise<Running> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: root,
+    env: { ...process.env, NODE_OPTIONS: '', NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', LYRA_SHOPS: JSON.stringify([SHOP]), LYRA_ALLOWED_CIDRS: '127.0.0.1/32', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let output = '';
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await waitFor(`http://127.0.0.1:${port}/readyz`, child, () => output);
+  return { port, child, stop: stopper(child) };
+}
+
+async function startBaseline(databaseUrl: string): Promise<Running> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'baseline-server.ts')], {
+    cwd: root,
+    env: { ...process.env, NODE_OPTIONS: '', DATABASE_URL: databaseUrl, BASELINE_KEY: SHOP.testKey },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout?.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
+    child.once('exit', (code) => reject(new Error(`baseline exited with ${code}`)));
+  });
+  return { port, child, stop: stopper(child) };
+}
+
+/** Peak resident set of a process, from the kernel's high-water mark. */
+function peakRssMb(child: ChildProcess): number {
+  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+const fmt = (f: Figures) =>
+  `${f.label.padEnd(28)} ${f.rps.toFixed(0).padStart(6)} req/s   p50 ${String(f.p50).padStart(4)} ms   p99 ${String(f.p99).padStart(4)} ms   max ${String(f.max).padStart(5)} ms   2xx ${f.ok}   non-2xx ${f.non2xx}   errors ${f.errors}`;
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** Seeds `count` rows into every table the ingest writes, in a few SQL statements. */
+async function seedStored(url: string, count: number): Promise<void> {
+  const handle = await openDatabase({ url, dataDir: '', poolSize: 1, statementTimeoutMs: 600_000 });
+  const db = handle.db;
+  try {
+    await sql`INSERT INTO orders (provider, shop_id, mode, order_id, status, paid_amount, currency)
+      SELECT 'lyra', ${SHOP.shopId}, 'TEST', 'S-' || i, 'PAID', 1000, 'EUR' FROM generate_series(1, ${count}) AS i`.execute(db);
+    await sql`INSERT INTO notifications (dedup_key, provider, format, shop_id, mode, order_id, transaction_id, operation, status, status_raw, amount, currency, failure_is_final, outcome, order_ref)
+      SELECT 'seed-' || o.id, 'lyra', 'form', o.shop_id, 'TEST', o.order_id, md5('s' || o.id), 'debit', 'authorised', 'AUTHORISED', 1000, 'EUR', true, 'applied', o.id
+      FROM orders o WHERE o.order_id LIKE 'S-%'`.execute(db);
+    await sql`INSERT INTO transactions (provider, shop_id, mode, transaction_id, order_ref, operation, status, status_raw, amount, currency, failure_is_final, last_notification_id)
+      SELECT 'lyra', n.shop_id, 'TEST', n.transaction_id, n.order_ref, 'debit', 'authorised', 'AUTHORISED', 1000, 'EUR', true, n.id FROM notifications n WHERE n.dedup_key LIKE 'seed-%'`.execute(db);
+    await sql`INSERT INTO deliveries (provider, source_ip, content_type, raw_body, verdict, http_status, reply)
+      SELECT 'lyra', '194.50.38.1', 'application/x-www-form-urlencoded', convert_to(repeat('x', 1200), 'UTF8'), 'applied', 200, 'OK-applied' FROM generate_series(1, ${count})`.execute(db);
+    await sql`INSERT INTO delivery_notifications (delivery_id, notification_id, outcome)
+      SELECT d.id, n.id, 'applied' FROM (SELECT id, row_number() OVER (ORDER BY id) AS r FROM deliveries) d
+      JOIN (SELECT id, row_number() OVER (ORDER BY id) AS r FROM notifications WHERE dedup_key LIKE 'seed-%') n USING (r)`.execute(db);
+    await sql`INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, notification_id, state, delivered_at)
+      SELECT md5('seed-event' || n.id)::uuid, 'order', 'lyra:' || n.shop_id || ':TEST:' || n.order_id, 'order.paid', '{}'::jsonb, n.id, 'delivered', now()
+      FROM notifications n WHERE n.dedup_key LIKE 'seed-%'`.execute(db);
+    await sql`VACUUM ANALYZE`.execute(db);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function countStored(url: string | undefined, dataDir: string): Promise<{ notifications: number; outbox: number; deliveries: number }> {
+  const handle = await openDatabase({ url, dataDir, poolSize: 1, statementTimeoutMs: 60_000 });
+  try {
+    const row = await sql<{ notifications: number; outbox: number; deliveries: number }>`
+      SELECT (SELECT count(*)::int FROM notifications WHERE dedup_key NOT LIKE 'seed-%') AS notifications,
+             (SELECT count(*)::int FROM outbox WHERE notification_id IN (SELECT id FROM notifications WHERE dedup_key NOT LIKE 'seed-%')) AS outbox,
+             (SELECT count(*)::int FROM deliveries WHERE http_status = 200 AND reply LIKE 'OK-applied%' AND source_ip = '127.0.0.1') AS deliveries`.execute(handle.db);
+    return row.rows[0] as { notifications: number; outbox: number; deliveries: number };
+  } finally {
+    await handle.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const name = `ipn_bench_${process.pid}`;
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  const databaseUrl = url.toString();
+  const results: Figures[] = [];
+  const serviceRuns: Figures[] = [];
+  const baselineRuns: Figures[] = [];
+  let peak = 0;
+  try {
+    console.log(`ingest benchmark: ${CONNECTIONS} connections, ${DURATION} s per run, PostgreSQL at ${url.host}, node ${process.version}`);
+    const service = await startService({ DATABASE_URL: databaseUrl });
+    const baseline = await startBaseline(databaseUrl);
+    try {
+      for (let round = 1; round <= ROUNDS; round++) {
+        const a = await load(`service (round ${round})`, service.port);
+        const b = await load(`baseline (round ${round})`, baseline.port);
+        serviceRuns.push(a);
+        baselineRuns.push(b);
+        console.log(fmt(a));
+        console.log(fmt(b));
+      }
+      peak = peakRssMb(service.child);
+    } finally {
+      await service.stop();
+      await baseline.stop();
+    }
+    const stored = await countStored(databaseUrl, '');
+    const okCount = serviceRuns.reduce((n, f) => n + f.ok, 0);
+    const ratio = mean(serviceRuns.map((f) => f.rps)) / mean(baselineRuns.map((f) => f.rps));
+    results.push(...serviceRuns, ...baselineRuns);
+    console.log(`service/baseline throughput: ${ratio.toFixed(2)}   service peak RSS: ${peak.toFixed(0)} MB`);
+    // Requests still in flight when a run ends are stored without autocannon counting their reply.
+    const everyOkStored = stored.notifications >= okCount && stored.outbox === stored.notifications && stored.deliveries === stored.notifications;
+    console.log(`stored: ${okCount} 2xx replies -> ${stored.notifications} notifications, ${stored.outbox} outbox rows, ${stored.deliveries} applied calls; every 2xx stored exactly once: ${everyOkStored ? 'yes' : 'NO'}`);
+    if (!everyOkStored) process.exitCode = 1;
+
+    if (STORED > 0) {
+      const started = Date.now();
+      await seedStored(databaseUrl, STORED);
+      console.log(`seeded ${STORED} stored notifications (with orders, transactions, calls, links, events) in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+      const full = await startService({ DATABASE_URL: databaseUrl });
+      try {
+        const f = await load(`service, ${STORED} stored`, full.port);
+        console.log(fmt(f));
+        console.log(`throughput at ${STORED} stored / empty: ${(f.rps / mean(serviceRuns.map((r) => r.rps))).toFixed(2)}   peak RSS: ${peakRssMb(full.child).toFixed(0)} MB`);
+      } finally {
+        await full.stop();
+      }
+    }
+
+    if (values.embedded && !values['no-embedded']) {
+      const dataDir = mkdtempSync(join(tmpdir(), 'ipn-bench-'));
+      try {
+        const embedded = await startService({ DATABASE_URL: '', DATA_DIR: dataDir });
+        let f: Figures;
+        let rss: number;
+        try {
+          f = await load('service, embedded PGlite', embedded.port);
+          rss = peakRssMb(embedded.child);
+        } finally {
+          await embedded.stop();
+        }
+        const counted = await countStored(undefined, dataDir);
+        console.log(fmt(f));
+        console.log(`embedded: ${f.ok} 2xx replies -> ${counted.notifications} notifications, ${counted.outbox} outbox rows; peak RSS ${rss.toFixed(0)} MB`);
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
