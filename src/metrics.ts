@@ -7,6 +7,7 @@ export interface Metrics {
   registry: Registry;
   ipnCalls: Counter<'provider' | 'verdict' | 'status'>;
   ipnReplySeconds: Histogram<'provider'>;
+  ipnUnrecorded: Counter<'provider' | 'verdict'>;
   relayAttempts: Counter<'outcome'>;
   relayAttemptSeconds: Histogram;
 }
@@ -30,6 +31,12 @@ export function createMetrics(): Metrics {
       help: 'Time from request to reply on the notification routes',
       labelNames: ['provider'],
       buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    ipnUnrecorded: new Counter({
+      name: 'ipn_calls_unrecorded_total',
+      help: 'Calls from disallowed sources answered but not written to the audit table (over the per-source or global budget of the minute)',
+      labelNames: ['provider', 'verdict'],
       registers: [registry],
     }),
     relayAttempts: new Counter({

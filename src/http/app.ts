@@ -10,6 +10,7 @@ import type { Database } from '../store/schema';
 import type { Readiness } from '../store/readiness';
 import { ipnHandler, type IpnProvider } from './ipn';
 import { createProviders } from './providers';
+import { RecordBudget } from './record-budget';
 import type { Metrics } from '../metrics';
 
 export interface AppDeps {
@@ -24,7 +25,7 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 function mountReceiver(app: Express, deps: AppDeps, providers: Map<Provider, IpnProvider>): void {
   const { config, logger, metrics } = deps;
-  const ipnDeps = { db: deps.db, logger, metrics, deadlineMs: config.ipnDeadlineMs, bodyLimitBytes: config.ipnBodyLimitBytes };
+  const ipnDeps = { db: deps.db, logger, metrics, deadlineMs: config.ipnDeadlineMs, bodyLimitBytes: config.ipnBodyLimitBytes, recordBudget: new RecordBudget() };
   for (const provider of providers.values()) {
     app.post(`/ipn/${provider.name}`, ipnHandler(provider, ipnDeps));
     app.all(`/ipn/${provider.name}`, (_req, res) => {

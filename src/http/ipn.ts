@@ -11,6 +11,7 @@ import { recordRejectedDelivery } from '../store/deliveries';
 import { DeadlineExceededError, ingestNotifications, type DeliveryInput, type IngestSummary } from '../store/ingest';
 import type { Database } from '../store/schema';
 import type { Metrics } from '../metrics';
+import type { RecordBudget } from './record-budget';
 import { replyLine, statusOf, type Verdict } from './reply';
 
 /** What the notification route needs of a provider: its allowlist and its pure parser/verifier. */
@@ -26,6 +27,8 @@ export interface IpnDeps {
   metrics: Metrics;
   deadlineMs: number;
   bodyLimitBytes: number;
+  /** Caps the audit records of calls from disallowed sources. */
+  recordBudget: RecordBudget;
 }
 
 const FORM_TYPE = 'application/x-www-form-urlencoded';
@@ -136,6 +139,10 @@ const REJECTION_RECORD_WAIT_MS = 250;
 
 async function reject(x: Exchange, verdict: Verdict, reason: string): Promise<void> {
   const reply = replyLine(verdict, reason);
+  if (verdict === 'forbidden_source' && !x.deps.recordBudget.take(x.delivery.source_ip)) {
+    x.deps.metrics.ipnUnrecorded.inc({ provider: x.provider.name, verdict });
+    return x.finish(verdict, undefined, reply);
+  }
   // The rejection does not depend on the database: a slow or absent database must not turn a
   // 401 into a 503. The record still completes in the background when it can.
   const recorded = recordRejectedDelivery(x.deps.db, { ...x.delivery, verdict, reason, http_status: statusOf(verdict), reply }).catch((error: unknown) => {

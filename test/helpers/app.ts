@@ -1,5 +1,5 @@
 import type { Express } from 'express';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/config';
 import { createApp } from '../../src/http/app';
 import { createMetrics, type Metrics } from '../../src/metrics';
@@ -36,10 +36,10 @@ export interface TestApp {
   config: Config;
 }
 
-export function createTestApp(database: TestDatabase, env: Record<string, string> = {}): TestApp {
+export function createTestApp(database: TestDatabase, env: Record<string, string> = {}, logger: Logger = pino({ level: 'silent' })): TestApp {
   const config = testConfig(env);
   const metrics = createMetrics();
-  const app = createApp({ config, db: database.db, logger: pino({ level: 'silent' }), metrics, readiness: () => checkReadiness(database.db, 1000) });
+  const app = createApp({ config, db: database.db, logger, metrics, readiness: () => checkReadiness(database.db, 1000) });
   return { app, metrics, config };
 }
 export const AUDIT_TOKEN = 'audit-token-0123456789abcdefghijklmnop';

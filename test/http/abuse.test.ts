@@ -1,0 +1,83 @@
+import { Writable } from 'node:stream';
+import request from 'supertest';
+import { createLogger } from '../../src/log';
+import { encodeForm, lyraFormBody, lyraRestAnswer, lyraRestFields } from '../../src/tools/lyra-notifications';
+import { AUDIT_TOKEN, createTestApp, HMAC_SHOP, PLATFORM_IP } from '../helpers/app';
+import { openTestDatabase, type TestDatabase } from '../helpers/database';
+import { formBody, postLyra, sendForm } from '../helpers/lyra';
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await openTestDatabase();
+});
+afterAll(() => database.close());
+beforeEach(() => database.reset());
+
+const deliveriesCount = async () => (await database.db.selectFrom('deliveries').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n;
+
+describe('abuse', () => {
+  it('a flood from a disallowed address is answered 403 but recorded only up to its budget, and counted', async () => {
+    const { app, metrics } = createTestApp(database);
+    const replies = await Promise.all(
+      Array.from({ length: 60 }, () => request(app).post('/ipn/lyra').set('X-Forwarded-For', '203.0.113.9').type('form').send('vads_site_id=1')),
+    );
+    expect(new Set(replies.map((r) => r.status))).toEqual(new Set([403]));
+    expect(Number(await deliveriesCount())).toBe(20);
+    expect(await metrics.registry.getSingleMetricAsString('ipn_calls_unrecorded_total')).toContain('ipn_calls_unrecorded_total{provider="lyra",verdict="forbidden_source"} 40');
+    // The platform is not affected.
+    await sendForm(app, { orderId: 'AFTER-FLOOD', status: 'AUTHORISED' }).expect(200);
+  });
+});
+
+describe('security basics', () => {
+  it('says nothing about the framework', async () => {
+    const { app } = createTestApp(database);
+    const res = await request(app).get('/healthz').expect(200);
+    expect(res.headers['x-powered-by']).toBeUndefined();
+  });
+
+  it('a wrong signature of the right length and one of another length take the same path and get the same answer', async () => {
+    const { app } = createTestApp(database);
+    const body = new URLSearchParams(formBody({ orderId: 'SIG', status: 'AUTHORISED' }));
+    const signature = body.get('signature') as string;
+    const sameLength = new URLSearchParams(body);
+    sameLength.set('signature', `${signature[0] === 'A' ? 'B' : 'A'}${signature.slice(1)}`);
+    const otherLength = new URLSearchParams(body);
+    otherLength.set('signature', `${signature}AAAA`);
+    const a = await postLyra(app, sameLength.toString());
+    const b = await postLyra(app, otherLength.toString());
+    expect([a.status, b.status]).toEqual([401, 401]);
+    expect(a.text).toBe('KO-authentication failed: signature does not match');
+    expect(b.text).toBe(a.text);
+  });
+
+  it('no key, password, token, signature, card number or e-mail reaches a log line', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const logger = createLogger('trace', sink);
+    const { app } = createTestApp(database, { AUDIT_API_TOKEN: AUDIT_TOKEN }, logger);
+    const pan = '4970101234567893';
+    const email = 'zoe.martin@example.fr';
+    const form = lyraFormBody({ shopId: HMAC_SHOP.shopId, orderId: 'LOG-1', status: 'AUTHORISED', extraFields: { vads_card_number: pan, vads_cust_email: email } }, HMAC_SHOP.testKey);
+    await postLyra(app, form).expect(200);
+    await postLyra(app, form.replace(/signature=[^&]+/, 'signature=forged')).expect(401);
+    const answer = JSON.stringify(lyraRestAnswer({ shopId: HMAC_SHOP.shopId, orderId: 'LOG-2', status: 'AUTHORISED' })).replace('497010XXXXXX0055', pan).replace('buyer@example.com', email);
+    const rest = lyraRestFields(answer, HMAC_SHOP.testPassword);
+    await postLyra(app, encodeForm(rest)).expect(200);
+    await request(app).get('/api/v1/notifications/1').set('Authorization', `Bearer ${AUDIT_TOKEN}`).expect(200);
+    await request(app).get('/api/v1/notifications').set('Authorization', 'Bearer wrong-token').expect(401);
+    await request(app).post('/api/v1/deliveries/1/replay').set('Authorization', `Bearer ${AUDIT_TOKEN}`).set('X-Forwarded-For', PLATFORM_IP).expect(200);
+    logger.flush();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    const text = lines.join('');
+    expect(text).toContain('notification answered');
+    const secrets = [HMAC_SHOP.testKey, HMAC_SHOP.productionKey, HMAC_SHOP.testPassword, HMAC_SHOP.productionPassword, AUDIT_TOKEN, pan, email, new URLSearchParams(form).get('signature') as string, rest['kr-hash'] as string];
+    for (const secret of secrets) expect({ leaked: text.includes(secret) ? secret : null }).toEqual({ leaked: null });
+  });
+});

@@ -1,0 +1,105 @@
+import fc from 'fast-check';
+import { sql } from 'kysely';
+import request from 'supertest';
+import { createTestApp, PLATFORM_IP, type TestApp } from '../helpers/app';
+import { openTestDatabase, type TestDatabase } from '../helpers/database';
+import { formBody, restBody } from '../helpers/lyra';
+
+/**
+ * The whole HTTP path fed arbitrary input: never a 500, never a crash, a reply per SPEC §2 (a
+ * status of the table and a one-line `OK-`/`KO-` body of at most 200 bytes), and never a record
+ * left half-written.
+ */
+let database: TestDatabase;
+let t: TestApp;
+beforeAll(async () => {
+  database = await openTestDatabase();
+  t = createTestApp(database, { IPN_BODY_LIMIT_BYTES: '4096' });
+});
+afterAll(() => database.close());
+
+const SPEC_STATUSES = new Set([200, 400, 401, 403, 413, 415, 503]);
+const CONTENT_TYPES = [
+  'application/x-www-form-urlencoded',
+  'application/x-www-form-urlencoded; charset=UTF-8',
+  'application/x-www-form-urlencoded; charset=latin1',
+  'application/json',
+  'text/plain',
+  'multipart/form-data; boundary=x',
+  'application/x-www-form-urlencoded;;;',
+  '',
+];
+
+/** Valid notifications, then damaged: truncated, bytes flipped, fields repeated, bad escapes, bad UTF-8. */
+const damaged = fc
+  .tuple(
+    fc.constantFrom('form', 'rest'),
+    fc.integer({ min: 0, max: 1_000_000 }),
+    fc.constantFrom('truncate', 'flip', 'repeat', 'escape', 'utf8', 'append'),
+    fc.nat(),
+    fc.string({ maxLength: 40 }),
+  )
+  .map(([format, n, how, position, extra]) => {
+    const body = Buffer.from(format === 'form' ? formBody({ orderId: `FZ-${n}`, status: 'AUTHORISED' }) : restBody({ orderId: `FZ-${n}`, status: 'AUTHORISED' }));
+    const at = position % body.length;
+    switch (how) {
+      case 'truncate':
+        return body.subarray(0, at);
+      case 'flip':
+        return Buffer.concat([body.subarray(0, at), Buffer.from([body[at]! ^ 0x20]), body.subarray(at + 1)]);
+      case 'repeat':
+        return Buffer.concat([body, Buffer.from('&'), body.subarray(0, body.indexOf('&'))]);
+      case 'escape':
+        return Buffer.concat([body.subarray(0, at), Buffer.from('%G'), body.subarray(at)]);
+      case 'utf8':
+        return Buffer.concat([body.subarray(0, at), Buffer.from([0xc3, 0x28, 0xff]), body.subarray(at)]);
+      default:
+        return Buffer.concat([body, Buffer.from(`&${encodeURIComponent(extra)}=${encodeURIComponent(extra)}`)]);
+    }
+  });
+
+const anyBody = fc.oneof(
+  fc.uint8Array({ maxLength: 6000 }).map((bytes) => Buffer.from(bytes)),
+  fc.integer({ min: 4097, max: 40_000 }).map((size) => Buffer.alloc(size, 'vads_x=1&')),
+  fc.array(fc.tuple(fc.string({ maxLength: 30 }), fc.string({ maxLength: 300 })), { maxLength: 1500 }).map((pairs) => Buffer.from(pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&'))),
+  damaged,
+);
+
+it('answers every input per SPEC §2 and never half-writes', async () => {
+  const seen = new Set<number>();
+  await fc.assert(
+    fc.asyncProperty(anyBody, fc.constantFrom(...CONTENT_TYPES), fc.boolean(), async (body, contentType, fromPlatform) => {
+      let req = request(t.app).post('/ipn/lyra');
+      if (fromPlatform) req = req.set('X-Forwarded-For', PLATFORM_IP);
+      if (contentType !== '') req = req.set('Content-Type', contentType);
+      const res = await req.serialize((bytes: Buffer) => bytes as unknown as string).send(body);
+      seen.add(res.status);
+      expect(SPEC_STATUSES.has(res.status)).toBe(true);
+      expect(res.text).toMatch(/^(OK|KO)-[^\n]*$/);
+      expect(Buffer.byteLength(res.text)).toBeLessThanOrEqual(200);
+      if (res.status === 200) expect(res.text.startsWith('OK-')).toBe(true);
+    }),
+    {
+      numRuns: 300,
+      // One input of each kind of answer, so every path is taken whatever the random draw.
+      examples: [
+        [Buffer.from(`${formBody({ orderId: 'FZ-OK', status: 'AUTHORISED' })}&note=1`), CONTENT_TYPES[0] as string, true],
+        [Buffer.from('vads_site_id=12345678'), CONTENT_TYPES[0] as string, true],
+        [Buffer.from(formBody({ orderId: 'FZ-SIG', status: 'AUTHORISED' }).replace(/signature=[^&]+/, 'signature=AAAA')), CONTENT_TYPES[0] as string, true],
+        [Buffer.from('vads_site_id=1'), CONTENT_TYPES[0] as string, false],
+        [Buffer.alloc(5000, 'a'), CONTENT_TYPES[0] as string, true],
+        [Buffer.from('{}'), 'application/json', true],
+      ],
+    },
+  );
+  // Every kind of answer was reached, applied notifications included.
+  expect([...seen].sort()).toEqual(expect.arrayContaining([200, 400, 401, 403, 413, 415]));
+
+  // Nothing half-written: every notification is linked to the call that carried it and belongs
+  // to an order; every applied AUTHORISED order has its event.
+  const { rows } = await sql<{ unlinked: number; orphan: number; without_event: number }>`
+    SELECT (SELECT count(*)::int FROM notifications n WHERE NOT EXISTS (SELECT 1 FROM delivery_notifications l WHERE l.notification_id = n.id)) AS unlinked,
+           (SELECT count(*)::int FROM notifications WHERE order_ref IS NULL) AS orphan,
+           (SELECT count(*)::int FROM orders o WHERE o.status = 'PAID' AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.aggregateid = 'lyra:' || o.shop_id || ':' || o.mode || ':' || o.order_id)) AS without_event`.execute(database.db);
+  expect(rows[0]).toEqual({ unlinked: 0, orphan: 0, without_event: 0 });
+}, 120_000);
