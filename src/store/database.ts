@@ -59,8 +59,13 @@ function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
     idle_in_transaction_session_timeout: options.statementTimeoutMs * 2,
     types: pgTypes,
   });
-  // An idle client losing its connection must not crash the process; the next query reconnects.
+  // A client losing its connection must not crash the process. The pool handles idle clients;
+  // a checked-out client between two statements of a transaction has no listener of its own, so
+  // every client gets one: its query fails, and the pool drops it instead of reusing it.
   pool.on('error', (error) => options.logger?.warn({ err: error }, 'database connection lost'));
+  pool.on('connect', (client) => {
+    client.on('error', (error) => options.logger?.warn({ err: error }, 'database connection lost during use'));
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, kind: 'postgres', listen: (channel, onNotify) => listenPostgres(url, channel, onNotify, options.logger), close: () => db.destroy() };
 }
