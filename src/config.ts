@@ -41,6 +41,7 @@ export interface Config {
   trustProxy: TrustProxy;
   ipnDeadlineMs: number;
   ipnBodyLimitBytes: number;
+  http: { headersTimeoutMs: number; requestTimeoutMs: number; maxConnections: number };
   logLevel: string;
   /** Unset: the audit API is off (404). */
   auditApiToken: string | undefined;
@@ -161,6 +162,13 @@ function role(env: Env, url: string | undefined): Role {
   return value as Role;
 }
 
+function httpLimits(env: Env): Config['http'] {
+  const headersTimeoutMs = integer(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 500, 120_000);
+  const requestTimeoutMs = integer(env, 'HTTP_REQUEST_TIMEOUT_MS', 15_000, 1000, 300_000);
+  if (requestTimeoutMs <= headersTimeoutMs) throw new ConfigError('HTTP_REQUEST_TIMEOUT_MS', `must be above HTTP_HEADERS_TIMEOUT_MS (${headersTimeoutMs})`);
+  return { headersTimeoutMs, requestTimeoutMs, maxConnections: integer(env, 'MAX_CONNECTIONS', 1024, 1, 100_000) };
+}
+
 function auditApiToken(env: Env): string | undefined {
   const token = text(env, 'AUDIT_API_TOKEN');
   if (token !== undefined && token.length < 32) throw new ConfigError('AUDIT_API_TOKEN', 'must be at least 32 characters: it opens every payment record');
@@ -225,6 +233,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: parseTrustProxy(text(env, 'TRUST_PROXY')),
     ipnDeadlineMs: integer(env, 'IPN_DEADLINE_MS', 5000, 100, 9000),
     ipnBodyLimitBytes: integer(env, 'IPN_BODY_LIMIT_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024),
+    http: httpLimits(env),
     logLevel,
     auditApiToken: auditApiToken(env),
     retentionDays: integer(env, 'RETENTION_DAYS', 90, 0, 36500),

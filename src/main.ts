@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createApp } from './http/app';
@@ -47,10 +47,14 @@ async function main(): Promise<void> {
   registerOutboxGauges(metrics.registry, () => outboxStats(database.db));
   const relay = await startRelay(config, database, logger, metrics);
   const app = createApp({ config, db: database.db, logger, metrics, readiness: () => checkReadiness(database.db, 1000) });
-  const server: Server = app.listen(config.port, config.host);
-  // Slow or stuck clients are cut before they can hold sockets for long.
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 15_000;
+  // Slow or stuck clients are cut before they can hold sockets for long: the timeouts are checked
+  // every second (Node's default is every 30 s), and a connection cap protects the database pool.
+  const server: Server = createServer(
+    { headersTimeout: config.http.headersTimeoutMs, requestTimeout: config.http.requestTimeoutMs, connectionsCheckingInterval: 1000 },
+    app,
+  );
+  server.maxConnections = config.http.maxConnections;
+  server.listen(config.port, config.host);
   server.keepAliveTimeout = 5_000;
   server.on('listening', () => logger.info({ host: config.host, port: config.port }, 'listening'));
   server.on('error', (error) => {

@@ -50,6 +50,8 @@ describe('loadConfig', () => {
     [{ TRUST_PROXY: 'not-an-address' }, 'TRUST_PROXY'],
     [{ AUDIT_API_TOKEN: 'short' }, 'AUDIT_API_TOKEN: must be at least 32 characters'],
     [{ RETENTION_DAYS: '-1' }, 'RETENTION_DAYS: must be a whole number, got "-1"'],
+    [{ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '15000' }, 'HTTP_REQUEST_TIMEOUT_MS: must be above HTTP_HEADERS_TIMEOUT_MS (20000)'],
+    [{ MAX_CONNECTIONS: '0' }, 'MAX_CONNECTIONS: must be between 1 and 100000'],
     [{ ROLE: 'worker' }, 'ROLE: must be one of all, receiver, relay, got "worker"'],
     [{ ROLE: 'relay' }, 'ROLE: relay runs apart from the other role, so it needs DATABASE_URL'],
     [{ ORDER_EVENTS_URL: 'orders.internal/events' }, 'ORDER_EVENTS_URL: is not a valid URL'],
