@@ -6,7 +6,9 @@ import { openDatabase } from '../../src/store/database';
 import { lyraFormBody } from '../../src/tools/lyra-notifications';
 import { HMAC_SHOP } from '../helpers/app';
 import { openTestDatabase, type TestDatabase } from '../helpers/database';
+import { WEBHOOK_SECRET } from '../helpers/outbox';
 import { freePort, startService, waitReady, type Service } from '../helpers/service';
+import { startSink } from '../helpers/sink';
 
 /**
  * The running service killed (SIGKILL) or stopped (SIGTERM) under load, then restarted: every
@@ -27,7 +29,7 @@ describe('the service under load, killed or stopped', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  async function start(): Promise<{ service: Service; port: number }> {
+  async function start(extra: Record<string, string> = {}): Promise<{ service: Service; port: number }> {
     const port = await freePort();
     env = {
       PORT: String(port),
@@ -37,6 +39,7 @@ describe('the service under load, killed or stopped', () => {
       LYRA_SHOPS: JSON.stringify([HMAC_SHOP]),
       LYRA_ALLOWED_CIDRS: '127.0.0.1/32',
       ...(database === null ? { DATABASE_URL: '', DATA_DIR: dataDir } : { DATABASE_URL: database.url ?? '' }),
+      ...extra,
     };
     const service = startService(env);
     await waitReady(port, service);
@@ -79,6 +82,17 @@ describe('the service under load, killed or stopped', () => {
     }
   }
 
+  async function eventStates(ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const handle = database ?? (await openDatabase({ url: undefined, dataDir, poolSize: 1, statementTimeoutMs: 10_000 }));
+    try {
+      const rows = await handle.db.selectFrom('outbox').select(['id', 'state']).where('id', 'in', ids).execute();
+      return ids.map((id) => rows.find((r) => r.id === id)?.state ?? 'missing');
+    } finally {
+      if (database === null) await handle.close();
+    }
+  }
+
   it('SIGKILL mid-load: nothing answered 2xx is lost, nothing is applied twice, the restart migrates nothing', async () => {
     const all = bodies('KILL', 120);
     const first = await start();
@@ -102,9 +116,10 @@ describe('the service under load, killed or stopped', () => {
     expect(await stored('KILL')).toEqual({ notifications: 120, outbox: 120, orders: 120 });
   });
 
-  it('SIGTERM mid-load: requests in flight get their normal reply, the process exits 0, nothing is half-done', async () => {
+  it('SIGTERM mid-load: requests in flight get their normal reply, the relay finishes its deliveries, the process exits 0, nothing is half-done', async () => {
     const all = bodies('TERM', 120);
-    const first = await start();
+    const sink = await startSink(() => ({ status: 200, delayMs: 300 }));
+    const first = await start({ ORDER_EVENTS_URL: sink.url, ORDER_EVENTS_SECRET: WEBHOOK_SECRET, ORDER_EVENTS_CONCURRENCY: '4' });
     const results = await send(first.port, all, 12, (replies) => {
       if (replies === 30) first.service.process.kill('SIGTERM');
     });
@@ -112,6 +127,11 @@ describe('the service under load, killed or stopped', () => {
     // A reply is a normal one or there is none (connection refused after the stop): never a 5xx.
     for (const r of results) expect(r.status === null || (r.status === 200 && r.text.startsWith('OK-applied'))).toBe(true);
     expect(first.service.output()).toContain('shutting down');
+    // Every event the order system accepted was recorded as delivered before the process exited.
+    expect(sink.requests.length).toBeGreaterThan(0);
+    const delivered = await eventStates(sink.accepted.map((r) => r.id));
+    expect(delivered).toEqual(sink.accepted.map(() => 'delivered'));
+    await sink.close();
 
     const second = await start();
     const again = await send(second.port, all, 8);

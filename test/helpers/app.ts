@@ -1,10 +1,11 @@
 import type { Express } from 'express';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/config';
 import { createApp } from '../../src/http/app';
 import { createMetrics, type Metrics } from '../../src/metrics';
 import { checkReadiness } from '../../src/store/readiness';
 import type { TestDatabase } from './database';
+import { capturingLogger } from './log-capture';
 
 /** Keys of the shops the tests configure; a test signs with these exactly as the platform would. */
 export const HMAC_SHOP = {
@@ -36,7 +37,7 @@ export interface TestApp {
   config: Config;
 }
 
-export function createTestApp(database: TestDatabase, env: Record<string, string> = {}, logger: Logger = pino({ level: 'silent' })): TestApp {
+export function createTestApp(database: TestDatabase, env: Record<string, string> = {}, logger: Logger = capturingLogger()): TestApp {
   const config = testConfig(env);
   const metrics = createMetrics();
   const app = createApp({ config, db: database.db, logger, metrics, readiness: () => checkReadiness(database.db, 1000) });

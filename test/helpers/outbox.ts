@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import pino from 'pino';
 import { createMetrics, type Metrics } from '../../src/metrics';
 import { createRelay, type Relay, type RelayOptions } from '../../src/outbox/relay';
 import { parseWebhookSecret } from '../../src/outbox/signer';
 import type { DatabaseHandle } from '../../src/store/database';
 import type { Database } from '../../src/store/schema';
+import { capturingLogger } from './log-capture';
 
 export const WEBHOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 
@@ -47,7 +47,7 @@ export function relayOptions(url: string, overrides: Partial<RelayOptions> = {})
 }
 
 export function testRelay(database: DatabaseHandle, options: RelayOptions, metrics: Metrics = createMetrics()): Relay {
-  return createRelay(options, { db: database.db, listen: database.listen, logger: pino({ level: 'silent' }), metrics });
+  return createRelay(options, { db: database.db, listen: database.listen, logger: capturingLogger(), metrics });
 }
 
 export async function outboxRows(db: Kysely<Database>) {

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { capturedLogs } from './log-capture';
 
 /** The service as `npm start` runs it, in its own process. */
 export const root = join(__dirname, '../..');
@@ -29,6 +30,7 @@ export function startService(env: Record<string, string>): Service {
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  child.on('close', () => capturedLogs.push(output));
   return { process: child, output: () => output, exited };
 }
 

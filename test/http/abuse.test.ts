@@ -4,6 +4,7 @@ import { createLogger } from '../../src/log';
 import { encodeForm, lyraFormBody, lyraRestAnswer, lyraRestFields } from '../../src/tools/lyra-notifications';
 import { AUDIT_TOKEN, createTestApp, HMAC_SHOP, PLATFORM_IP } from '../helpers/app';
 import { openTestDatabase, type TestDatabase } from '../helpers/database';
+import { capturedLogs } from '../helpers/log-capture';
 import { formBody, postLyra, sendForm } from '../helpers/lyra';
 
 let database: TestDatabase;
@@ -30,6 +31,14 @@ describe('abuse', () => {
 });
 
 describe('security basics', () => {
+  it('every app a test builds logs into the capture that is scanned for secrets after the file', async () => {
+    const before = capturedLogs.length;
+    const { app } = createTestApp(database);
+    await sendForm(app, { orderId: 'CAPTURED', status: 'AUTHORISED' }).expect(200);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(capturedLogs.slice(before).join('')).toContain('"msg":"notification answered"');
+  });
+
   it('says nothing about the framework', async () => {
     const { app } = createTestApp(database);
     const res = await request(app).get('/healthz').expect(200);

@@ -1,5 +1,4 @@
 import { sql } from 'kysely';
-import pino from 'pino';
 import { Webhook } from 'standardwebhooks';
 import request from 'supertest';
 import { createMetrics, registerOutboxGauges } from '../../src/metrics';
@@ -10,6 +9,7 @@ import { createTestApp } from '../helpers/app';
 import { openTestDatabase, type TestDatabase } from '../helpers/database';
 import { sendForm } from '../helpers/lyra';
 import { outboxRows, relayOptions, seedEvents, testRelay, WEBHOOK_SECRET } from '../helpers/outbox';
+import { capturingLogger } from '../helpers/log-capture';
 import { startSink, type Sink } from '../helpers/sink';
 
 let database: TestDatabase;
@@ -142,7 +142,7 @@ describe('relay delivery (SPEC §4)', () => {
     const events = await seedEvents(database.db, 50, 10);
     // On PostgreSQL each relay has its own connection pool, as separate processes would.
     const handles = database.kind === 'postgres' ? await Promise.all([0, 1, 2].map(() => openSecondHandle())) : [database, database, database];
-    const relays = handles.map((handle, index) => createRelay(relayOptions(sink?.url ?? '', { concurrency: 6 }), { db: handle.db, listen: handle.listen, logger: pino({ level: 'silent' }), metrics: createMetrics(), relayId: `relay-${index}` }));
+    const relays = handles.map((handle, index) => createRelay(relayOptions(sink?.url ?? '', { concurrency: 6 }), { db: handle.db, listen: handle.listen, logger: capturingLogger(), metrics: createMetrics(), relayId: `relay-${index}` }));
     for (const relay of relays) await run(relay);
     await sink.waitFor((s) => s.accepted.length >= 500, 60_000);
     await Promise.all(stops.splice(0).map((stop) => stop()));
