@@ -58,6 +58,13 @@ const damaged = fc
     }
   });
 
+/** Extra headers, names and values drawn from what HTTP allows, including ones that matter here. */
+const headerSets = fc.dictionary(
+  fc.oneof(fc.constantFrom('x-request-id', 'content-encoding', 'transfer-encoding-x', 'x-forwarded-proto', 'accept', 'content-language'), fc.stringMatching(/^x-[a-z0-9-]{1,20}$/)),
+  fc.stringMatching(/^[\x21-\x7e][\x20-\x7e]{0,80}$/),
+  { maxKeys: 6 },
+);
+
 const anyBody = fc.oneof(
   fc.uint8Array({ maxLength: 6000 }).map((bytes) => Buffer.from(bytes)),
   fc.integer({ min: 4097, max: 40_000 }).map((size) => Buffer.alloc(size, 'vads_x=1&')),
@@ -68,8 +75,8 @@ const anyBody = fc.oneof(
 it('answers every input per SPEC §2 and never half-writes', async () => {
   const seen = new Set<number>();
   await fc.assert(
-    fc.asyncProperty(anyBody, fc.constantFrom(...CONTENT_TYPES), fc.boolean(), async (body, contentType, fromPlatform) => {
-      let req = request(t.app).post('/ipn/lyra');
+    fc.asyncProperty(anyBody, fc.constantFrom(...CONTENT_TYPES), fc.boolean(), headerSets, async (body, contentType, fromPlatform, headers) => {
+      let req = request(t.app).post('/ipn/lyra').set(headers);
       if (fromPlatform) req = req.set('X-Forwarded-For', PLATFORM_IP);
       if (contentType !== '') req = req.set('Content-Type', contentType);
       const res = await req.serialize((bytes: Buffer) => bytes as unknown as string).send(body);
@@ -83,12 +90,13 @@ it('answers every input per SPEC §2 and never half-writes', async () => {
       numRuns: 300,
       // One input of each kind of answer, so every path is taken whatever the random draw.
       examples: [
-        [Buffer.from(`${formBody({ orderId: 'FZ-OK', status: 'AUTHORISED' })}&note=1`), CONTENT_TYPES[0] as string, true],
-        [Buffer.from('vads_site_id=12345678'), CONTENT_TYPES[0] as string, true],
-        [Buffer.from(formBody({ orderId: 'FZ-SIG', status: 'AUTHORISED' }).replace(/signature=[^&]+/, 'signature=AAAA')), CONTENT_TYPES[0] as string, true],
-        [Buffer.from('vads_site_id=1'), CONTENT_TYPES[0] as string, false],
-        [Buffer.alloc(5000, 'a'), CONTENT_TYPES[0] as string, true],
-        [Buffer.from('{}'), 'application/json', true],
+        [Buffer.from(`${formBody({ orderId: 'FZ-OK', status: 'AUTHORISED' })}&note=1`), CONTENT_TYPES[0] as string, true, {}],
+        [Buffer.from('vads_site_id=12345678'), CONTENT_TYPES[0] as string, true, {}],
+        [Buffer.from(formBody({ orderId: 'FZ-SIG', status: 'AUTHORISED' }).replace(/signature=[^&]+/, 'signature=AAAA')), CONTENT_TYPES[0] as string, true, {}],
+        [Buffer.from('vads_site_id=1'), CONTENT_TYPES[0] as string, false, {}],
+        [Buffer.alloc(5000, 'a'), CONTENT_TYPES[0] as string, true, {}],
+        [Buffer.from('{}'), 'application/json', true, {}],
+        [Buffer.from(formBody({ orderId: 'FZ-GZ', status: 'AUTHORISED' })), CONTENT_TYPES[0] as string, true, { 'content-encoding': 'gzip' }],
       ],
     },
   );
