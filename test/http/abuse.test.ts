@@ -1,10 +1,8 @@
-import { Writable } from 'node:stream';
 import request from 'supertest';
-import { createLogger } from '../../src/log';
 import { encodeForm, lyraFormBody, lyraRestAnswer, lyraRestFields } from '../../src/tools/lyra-notifications';
 import { AUDIT_TOKEN, createTestApp, HMAC_SHOP, PLATFORM_IP } from '../helpers/app';
 import { openTestDatabase, type TestDatabase } from '../helpers/database';
-import { capturedLogs } from '../helpers/log-capture';
+import { capturedLogs, capturingLogger } from '../helpers/log-capture';
 import { formBody, postLyra, sendForm } from '../helpers/lyra';
 
 let database: TestDatabase;
@@ -61,14 +59,8 @@ describe('security basics', () => {
   });
 
   it('no key, password, token, signature, card number or e-mail reaches a log line', async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(chunk.toString());
-        done();
-      },
-    });
-    const logger = createLogger('trace', sink);
+    const before = capturedLogs.length;
+    const logger = capturingLogger('trace');
     const { app } = createTestApp(database, { AUDIT_API_TOKEN: AUDIT_TOKEN }, logger);
     const pan = '4970101234567893';
     const email = 'zoe.martin@example.fr';
@@ -84,7 +76,7 @@ describe('security basics', () => {
     logger.flush();
     await new Promise((resolve) => setTimeout(resolve, 100));
 
-    const text = lines.join('');
+    const text = capturedLogs.slice(before).join('');
     expect(text).toContain('notification answered');
     const secrets = [HMAC_SHOP.testKey, HMAC_SHOP.productionKey, HMAC_SHOP.testPassword, HMAC_SHOP.productionPassword, AUDIT_TOKEN, pan, email, new URLSearchParams(form).get('signature') as string, rest['kr-hash'] as string];
     for (const secret of secrets) expect({ leaked: text.includes(secret) ? secret : null }).toEqual({ leaked: null });
