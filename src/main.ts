@@ -7,9 +7,8 @@ import { createRelay, type Relay } from './outbox/relay';
 import { createLogger } from './log';
 import { openDatabase, type DatabaseHandle } from './store/database';
 import { migrateToLatest } from './store/migrate';
-import { vacuumAnalyze } from './store/maintenance';
 import { outboxStats } from './store/outbox';
-import { purgeRawBodies } from './store/retention';
+import { scheduleEmbeddedMaintenance, scheduleRetention } from './store/housekeeping';
 import { checkReadiness } from './store/readiness';
 
 function loadConfigOrExit(): Config {
@@ -81,36 +80,6 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-}
-
-const EMBEDDED_MAINTENANCE_MS = 10 * 60_000;
-
-function scheduleEmbeddedMaintenance(database: DatabaseHandle, logger: Logger): NodeJS.Timeout {
-  const timer = setInterval(() => {
-    const started = Date.now();
-    vacuumAnalyze(database.db).then(
-      () => logger.debug({ ms: Date.now() - started }, 'embedded database vacuumed and analyzed'),
-      (error: unknown) => logger.warn({ err: error }, 'embedded database maintenance failed'),
-    );
-  }, EMBEDDED_MAINTENANCE_MS);
-  timer.unref();
-  return timer;
-}
-
-const RETENTION_EVERY_MS = 60 * 60_000;
-
-/** Hourly, and once shortly after start: raw bodies older than RETENTION_DAYS are emptied in small batches. */
-function scheduleRetention(database: DatabaseHandle, days: number, logger: Logger): NodeJS.Timeout {
-  const purge = () => {
-    purgeRawBodies(database.db, days).then(
-      (purged) => purged > 0 && logger.info({ purged, retentionDays: days }, 'raw bodies past retention purged'),
-      (error: unknown) => logger.warn({ err: error }, 'retention purge failed; retried next hour'),
-    );
-  };
-  setTimeout(purge, 60_000).unref();
-  const timer = setInterval(purge, RETENTION_EVERY_MS);
-  timer.unref();
-  return timer;
 }
 
 async function startRelay(config: Config, database: DatabaseHandle, logger: Logger, metrics: Metrics): Promise<Relay | null> {
