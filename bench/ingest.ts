@@ -25,7 +25,6 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '32' },
     rounds: { type: 'string', default: '2' },
     stored: { type: 'string', default: '1000000' },
-    embedded: { type: 'boolean', default: true },
     'no-embedded': { type: 'boolean', default: false },
   },
 });
@@ -225,7 +224,7 @@ async function main(): Promise<void> {
       }
     }
 
-    if (values.embedded && !values['no-embedded']) {
+    if (!values['no-embedded']) {
       const dataDir = mkdtempSync(join(tmpdir(), 'ipn-bench-'));
       try {
         const embedded = await startService({ DATABASE_URL: '', DATA_DIR: dataDir });

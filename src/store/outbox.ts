@@ -23,7 +23,22 @@ const millis = (ms: number) => sql<Date>`now() + ${Math.max(0, Math.round(ms))}:
  * is claiming are skipped, never waited for.
  */
 export async function claimDueEvents(db: Kysely<Database>, relayId: string, limit: number, leaseMs: number): Promise<ClaimedEvent[]> {
-  const due = db
+  return db
+    .updateTable('outbox')
+    .set({
+      attempts: sql<number>`attempts + 1`,
+      claimed_by: relayId,
+      last_attempt_at: sql<Date>`now()`,
+      next_attempt_at: millis(leaseMs),
+    })
+    .where('id', 'in', dueEventsQuery(db, limit))
+    .returning(['id', 'aggregateid', 'type', 'payload', 'seq', 'attempts'])
+    .execute();
+}
+
+/** The due heads of their orders, in due order, locked without waiting; exported for plan checks. */
+export function dueEventsQuery(db: Kysely<Database>, limit: number) {
+  return db
     .selectFrom('outbox as o')
     .select('o.id')
     .where('o.state', '=', 'pending')
@@ -45,17 +60,6 @@ export async function claimDueEvents(db: Kysely<Database>, relayId: string, limi
     .limit(limit)
     .forUpdate()
     .skipLocked();
-  return db
-    .updateTable('outbox')
-    .set({
-      attempts: sql<number>`attempts + 1`,
-      claimed_by: relayId,
-      last_attempt_at: sql<Date>`now()`,
-      next_attempt_at: millis(leaseMs),
-    })
-    .where('id', 'in', due)
-    .returning(['id', 'aggregateid', 'type', 'payload', 'seq', 'attempts'])
-    .execute();
 }
 
 /** False when the claim expired and another attempt took over. A past last_error stays: it tells why earlier attempts failed. */

@@ -1,7 +1,6 @@
-import { sql, type Compilable, type Kysely } from 'kysely';
 import { deliveryListQuery, notificationListQuery } from '../../src/store/audit';
-import type { Database } from '../../src/store/schema';
 import { openTestDatabase, type TestDatabase } from '../helpers/database';
+import { explain } from '../helpers/explain';
 import { seedAuditTables } from '../helpers/seed-audit';
 
 /**
@@ -15,20 +14,6 @@ beforeAll(async () => {
 }, 180_000);
 afterAll(() => database.close());
 
-async function plan(db: Kysely<Database>, query: Compilable): Promise<string> {
-  const compiled = query.compile();
-  // EXPLAIN cannot take bind parameters on every driver: inline them, quoted as literals.
-  const inlined = compiled.sql.replace(/\$(\d+)/g, (_, n: string) => literal(compiled.parameters[Number(n) - 1]));
-  const { rows } = await sql.raw<{ 'QUERY PLAN': string }>(`EXPLAIN ${inlined}`).execute(db);
-  return rows.map((r) => r['QUERY PLAN']).join('\n');
-}
-
-function literal(value: unknown): string {
-  if (typeof value === 'number') return String(value);
-  if (value instanceof Date) return `'${value.toISOString()}'`;
-  return `'${String(value).replace(/'/g, "''")}'`;
-}
-
 const page = { limit: 50, before: undefined };
 const later = { limit: 50, before: 60_000 };
 const day = { from: new Date(Date.now() - 3 * 86_400_000), to: new Date(Date.now() - 2 * 86_400_000) };
@@ -38,7 +23,7 @@ describe('query plans on 100,000 rows', () => {
     ['orderId', { orderId: 'ORD-4242' }, 'notifications_order_id'],
     ['transactionId', { transactionId: 'c4ca4238a0b923820dcc509a6f75849b' }, 'notifications_transaction'],
   ])('notifications by %s: read through their own index', async (_name, filter, index) => {
-    expect(await plan(database.db, notificationListQuery(database.db, filter, page))).toContain(index);
+    expect(await explain(database.db, notificationListQuery(database.db, filter, page))).toContain(index);
   });
 
   it.each([
@@ -52,7 +37,7 @@ describe('query plans on 100,000 rows', () => {
     ['shopId + status + from/to', { shopId: 'SHOP-7', status: 'refused' as const, ...day }],
   ])('notifications by %s: no sequential scan', async (_name, filter) => {
     for (const request of [page, later]) {
-      const text = await plan(database.db, notificationListQuery(database.db, filter, request));
+      const text = await explain(database.db, notificationListQuery(database.db, filter, request));
       expect(text).not.toMatch(/Seq Scan/);
     }
   });
@@ -64,12 +49,12 @@ describe('query plans on 100,000 rows', () => {
     ['origin', { origin: 'replay' }],
     ['from/to', day],
   ])('calls by %s: no sequential scan', async (_name, filter) => {
-    expect(await plan(database.db, deliveryListQuery(database.db, filter, page))).not.toMatch(/Seq Scan/);
+    expect(await explain(database.db, deliveryListQuery(database.db, filter, page))).not.toMatch(/Seq Scan/);
   });
 
   it.each(['pending', 'dead', 'delivered'] as const)('outbox events in state %s: no sequential scan', async (state) => {
     const query = database.db.selectFrom('outbox').select('id').where('state', '=', state).orderBy('seq', 'desc').limit(51);
-    expect(await plan(database.db, query)).not.toMatch(/Seq Scan/);
+    expect(await explain(database.db, query)).not.toMatch(/Seq Scan/);
   });
 
   it('order view lookups use their indexes', async () => {
@@ -79,6 +64,6 @@ describe('query plans on 100,000 rows', () => {
       database.db.selectFrom('outbox').select('id').where('aggregateid', '=', 'lyra:SHOP-4:PRODUCTION:ORD-4242'),
       database.db.selectFrom('outbox').select('id').where('notification_id', '=', 42),
     ];
-    for (const query of queries) expect(await plan(database.db, query)).not.toMatch(/Seq Scan on (notifications|outbox)/);
+    for (const query of queries) expect(await explain(database.db, query)).not.toMatch(/Seq Scan on (notifications|outbox)/);
   });
 });

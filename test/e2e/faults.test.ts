@@ -2,10 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
-import { openDatabase } from '../../src/store/database';
 import { lyraFormBody } from '../../src/tools/lyra-notifications';
 import { HMAC_SHOP } from '../helpers/app';
-import { openTestDatabase, type TestDatabase } from '../helpers/database';
+import { openTestDatabase, withServiceDatabase, type TestDatabase } from '../helpers/database';
 import { WEBHOOK_SECRET } from '../helpers/outbox';
 import { freePort, startService, waitReady, type Service } from '../helpers/service';
 import { startSink } from '../helpers/sink';
@@ -70,27 +69,21 @@ describe('the service under load, killed or stopped', () => {
   }
 
   async function stored(prefix: string): Promise<{ notifications: number; outbox: number; orders: number }> {
-    const handle = database ?? (await openDatabase({ url: undefined, dataDir, poolSize: 1, statementTimeoutMs: 10_000 }));
-    try {
+    return withServiceDatabase(database, dataDir, async (handle) => {
       const { rows } = await sql<{ notifications: number; outbox: number; orders: number }>`
         SELECT (SELECT count(*)::int FROM notifications WHERE order_id LIKE ${`${prefix}-%`}) AS notifications,
                (SELECT count(*)::int FROM outbox WHERE aggregateid LIKE ${`%:${prefix}-%`}) AS outbox,
                (SELECT count(*)::int FROM orders WHERE order_id LIKE ${`${prefix}-%`} AND status = 'PAID') AS orders`.execute(handle.db);
       return rows[0] as { notifications: number; outbox: number; orders: number };
-    } finally {
-      if (database === null) await handle.close();
-    }
+    });
   }
 
   async function eventStates(ids: string[]): Promise<string[]> {
     if (ids.length === 0) return [];
-    const handle = database ?? (await openDatabase({ url: undefined, dataDir, poolSize: 1, statementTimeoutMs: 10_000 }));
-    try {
+    return withServiceDatabase(database, dataDir, async (handle) => {
       const rows = await handle.db.selectFrom('outbox').select(['id', 'state']).where('id', 'in', ids).execute();
       return ids.map((id) => rows.find((r) => r.id === id)?.state ?? 'missing');
-    } finally {
-      if (database === null) await handle.close();
-    }
+    });
   }
 
   it('SIGKILL mid-load: nothing answered 2xx is lost, nothing is applied twice, the restart migrates nothing', async () => {

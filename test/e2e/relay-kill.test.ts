@@ -1,9 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDatabase } from '../../src/store/database';
-import { migrateToLatest } from '../../src/store/migrate';
-import { openTestDatabase, type TestDatabase } from '../helpers/database';
+import { openTestDatabase, withServiceDatabase, type TestDatabase } from '../helpers/database';
 import { outboxRows, seedEvents, WEBHOOK_SECRET, type SeededEvent } from '../helpers/outbox';
 import { startSink, type Sink } from '../helpers/sink';
 import { freePort, startService, waitReady } from '../helpers/service';
@@ -28,17 +26,7 @@ describe('a relay killed mid-batch', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  /** Runs `work` on the database the service uses; the embedded one only while the service is down. */
-  async function withDatabase<T>(work: (db: TestDatabase['db']) => Promise<T>): Promise<T> {
-    if (database !== null) return work(database.db);
-    const handle = await openDatabase({ url: undefined, dataDir, poolSize: 1, statementTimeoutMs: 10_000 });
-    try {
-      await migrateToLatest(handle.db);
-      return await work(handle.db);
-    } finally {
-      await handle.close();
-    }
-  }
+  const withDatabase = <T>(work: (db: TestDatabase['db']) => Promise<T>): Promise<T> => withServiceDatabase(database, dataDir, (handle) => work(handle.db));
 
   it('loses nothing: the restarted relay delivers every event, in order per order', async () => {
     const events: SeededEvent[] = await withDatabase((db) => seedEvents(db, 30, 10, 'KILL'));

@@ -3,10 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
-import { openDatabase, type DatabaseHandle } from '../../src/store/database';
-import { migrateToLatest } from '../../src/store/migrate';
 import { createTestApp } from '../helpers/app';
-import { openTestDatabase, type TestDatabase } from '../helpers/database';
+import { openTestDatabase, withServiceDatabase, type TestDatabase } from '../helpers/database';
 import { sendForm } from '../helpers/lyra';
 import { root } from '../helpers/service';
 
@@ -20,7 +18,7 @@ describe('operator commands', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'ipn-tools-'));
     if (process.env.TEST_DATABASE_URL) database = await openTestDatabase();
     env = database === null ? { DATA_DIR: dataDir, DATABASE_URL: '' } : { DATABASE_URL: database.url ?? '' };
-    await withDatabase(async (handle) => {
+    await withServiceDatabase(database, dataDir, async (handle) => {
       const { app } = createTestApp({ ...handle, url: undefined, reset: () => Promise.resolve() });
       await sendForm(app, { orderId: 'CLI-1', status: 'AUTHORISED' }).expect(200);
       await sendForm(app, { orderId: 'CLI-2', status: 'REFUSED' }).expect(200);
@@ -31,17 +29,6 @@ describe('operator commands', () => {
     await database?.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
-
-  async function withDatabase(work: (handle: DatabaseHandle) => Promise<void>): Promise<void> {
-    if (database !== null) return work(database);
-    const handle = await openDatabase({ url: undefined, dataDir, poolSize: 1, statementTimeoutMs: 10_000 });
-    try {
-      await migrateToLatest(handle.db);
-      await work(handle);
-    } finally {
-      await handle.close();
-    }
-  }
 
   const run = (tool: string, ...args: string[]) =>
     spawnSync(process.execPath, ['--import', 'tsx', `src/tools/${tool}.ts`, ...args], { cwd: root, env: { ...process.env, NODE_OPTIONS: '', ...env }, encoding: 'utf8' });

@@ -53,3 +53,18 @@ export async function openTestDatabase(options: { statementTimeoutMs?: number; a
     },
   };
 }
+
+/**
+ * Runs `work` on the database a spawned service uses: the test's PostgreSQL database, or else the
+ * embedded data folder, opened (and migrated) only for the call, as the service must be down.
+ */
+export async function withServiceDatabase<T>(database: TestDatabase | null, dataDir: string, work: (handle: DatabaseHandle) => Promise<T>): Promise<T> {
+  if (database !== null) return work(database);
+  const handle = await openDatabase({ url: undefined, dataDir, poolSize: 1, statementTimeoutMs: 10_000 });
+  try {
+    await migrateToLatest(handle.db);
+    return await work(handle);
+  } finally {
+    await handle.close();
+  }
+}

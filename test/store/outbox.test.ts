@@ -1,7 +1,7 @@
-import { sql } from 'kysely';
-import { claimDueEvents, markDelivered, markFailed } from '../../src/store/outbox';
+import { claimDueEvents, dueEventsQuery, markDelivered, markFailed } from '../../src/store/outbox';
 import { vacuumAnalyze } from '../../src/store/maintenance';
 import { openTestDatabase, type TestDatabase } from '../helpers/database';
+import { explain } from '../helpers/explain';
 import { outboxRows, seedEvents } from '../helpers/outbox';
 
 let database: TestDatabase;
@@ -57,26 +57,8 @@ describe('outbox claims', () => {
   it('walks the due index in order, without sorting the backlog, once the table has statistics', async () => {
     await seedEvents(database.db, 500, 10);
     await vacuumAnalyze(database.db);
-    const claim = database.db
-      .selectFrom('outbox as o')
-      .select('o.id')
-      .where('o.state', '=', 'pending')
-      .where('o.next_attempt_at', '<=', sql<Date>`now()`)
-      .where((eb) => eb.not(eb.exists(eb.selectFrom('outbox as e').select('e.seq').whereRef('e.aggregateid', '=', 'o.aggregateid').where('e.state', '=', 'pending').whereRef('e.seq', '<', 'o.seq'))))
-      .orderBy('o.next_attempt_at')
-      .orderBy('o.seq')
-      .limit(8)
-      .forUpdate()
-      .skipLocked();
-    const compiled = claim.compile();
-    const { rows } = await sql.raw<{ 'QUERY PLAN': string }>(`EXPLAIN ${compiled.sql.replace(/\$(\d+)/g, (_, n: string) => quote(compiled.parameters[Number(n) - 1]))}`).execute(database.db);
-    const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
+    const plan = await explain(database.db, dueEventsQuery(database.db, 8));
     expect(plan).toContain('Index Scan using outbox_due');
     expect(plan).not.toMatch(/\bSort\b/);
   });
 });
-
-function quote(value: unknown): string {
-  if (typeof value === 'number') return String(value);
-  return `'${String(value).replace(/'/g, "''")}'`;
-}
