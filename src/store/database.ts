@@ -4,6 +4,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { PGliteDialect } from './pglite-dialect';
+import { preparingPool } from './prepared';
 import type { Database } from './schema';
 
 export type DatabaseKind = 'postgres' | 'embedded';
@@ -66,7 +67,7 @@ function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
   pool.on('connect', (client) => {
     client.on('error', (error) => options.logger?.warn({ err: error }, 'database connection lost during use'));
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
   return { db, kind: 'postgres', listen: (channel, onNotify) => listenPostgres(url, channel, onNotify, options.logger), close: () => db.destroy() };
 }
 

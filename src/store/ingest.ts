@@ -168,7 +168,8 @@ function notificationRow(n: NormalizedNotification, dedupKey: string) {
 
 /** Reads the order's transactions after the lock (a new statement, so the latest committed), and decides. */
 async function decide(trx: Transaction<Database>, order: LockedOrder, fresh: readonly Received[]): Promise<DeliveryDecision> {
-  const transactionRows = await trx.selectFrom('transactions').selectAll().where('order_ref', '=', order.id).execute();
+  // Named columns, not `*`: the statement is prepared once per connection (store/prepared.ts).
+  const transactionRows = await trx.selectFrom('transactions').select(TRANSACTION_STATE_COLUMNS).where('order_ref', '=', order.id).execute();
   return decideDelivery(
     { order: toOrderState(order), transactions: transactionRows.map(toTransactionState) },
     fresh.map((r) => ({ notification: r.notification, id: r.id })),
@@ -336,7 +337,20 @@ function toOrderState(row: LockedOrder): OrderState {
   };
 }
 
-function toTransactionState(row: TransactionRow): TransactionState {
+const TRANSACTION_STATE_COLUMNS = [
+  'transaction_id',
+  'operation',
+  'status',
+  'status_raw',
+  'amount',
+  'currency',
+  'sequence_number',
+  'payment_config',
+  'failure_is_final',
+  'last_notification_id',
+] as const satisfies readonly (keyof TransactionRow)[];
+
+function toTransactionState(row: Pick<TransactionRow, (typeof TRANSACTION_STATE_COLUMNS)[number]>): TransactionState {
   return {
     transactionId: row.transaction_id,
     operation: row.operation,
