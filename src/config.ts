@@ -1,8 +1,12 @@
+import type { KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import proxyaddr from 'proxy-addr';
 import { createAllowlist, parseCidrList } from './lib/cidr';
 import { parseWebhookSecret, WebhookSecretError } from './outbox/signer';
 import type { RetryPolicy } from './outbox/retry-policy';
 import type { LyraFormAlgorithm, LyraShop, LyraShops } from './providers/lyra';
+import { parsePayboxPublicKeys, parsePayboxReturn, PayboxConfigError, SITE_PARAMETER, type PayboxSite } from './providers/paybox';
+import { PAYBOX_PLATFORM_PUBLIC_KEY } from './providers/paybox/platform-key';
 
 export class ConfigError extends Error {
   constructor(
@@ -37,7 +41,10 @@ export interface Config {
   databaseUrl: string | undefined;
   dataDir: string;
   databasePoolSize: number;
-  lyra: { shops: LyraShops; allowedCidrs: string[] };
+  /** Unset: no `/ipn/lyra` route. */
+  lyra: { shops: LyraShops; allowedCidrs: string[] } | undefined;
+  /** Unset: no `/ipn/paybox` route. */
+  paybox: PayboxConfig | undefined;
   trustProxy: TrustProxy;
   ipnDeadlineMs: number;
   ipnBodyLimitBytes: number;
@@ -53,6 +60,13 @@ export interface Config {
   demoDefaults: boolean;
 }
 
+export interface PayboxConfig {
+  sites: Map<string, PayboxSite>;
+  /** The platform's public keys; any one may verify (the platform rotates keys). */
+  publicKeys: KeyObject[];
+  allowedCidrs: string[];
+}
+
 type Env = Readonly<Record<string, string | undefined>>;
 
 export const LYRA_DEFAULT_CIDRS = ['194.50.38.0/24'];
@@ -65,6 +79,25 @@ export const DEMO_LYRA_SHOP: LyraShop = {
   testKey: '1122334455667788',
   testPassword: 'testpassword_DEMOPRIVATEKEY23G4475zXZQ2UA5x7M',
 };
+
+/**
+ * Paybox IPN source addresses. The manual V8.0 lists production 194.2.122.158, 194.2.122.190,
+ * 195.25.7.166, 195.25.67.22 and pre-production 195.101.99.76; the platform renewal announced
+ * 62.161.13.193 and 62.161.15.193 (research/psps.md §1.6). The list has changed over time:
+ * PAYBOX_ALLOWED_CIDRS overrides it, and the signature is what proves a call.
+ */
+export const PAYBOX_DEFAULT_CIDRS = ['62.161.13.193/32', '62.161.15.193/32', '194.2.122.158/32', '194.2.122.190/32', '195.25.7.166/32', '195.25.67.22/32', '195.101.99.76/32'];
+
+/** Paybox's public test site and rang; the demo trusts the simulator's key (keys/paybox/). */
+export const DEMO_PAYBOX_SITE = { site: '1999888', rang: '32', retour: 'Mt:M;Ref:R;Auto:A;Erreur:E;Trans:S;Appel:T;Sign:K', mode: 'TEST' } as const;
+/** Public half of keys/paybox/simulator-private.pem: generated for this project, trusted only by the demo. */
+export const DEMO_PAYBOX_PUBLIC_KEY = `-----BEGIN PUBLIC KEY-----
+MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQCq33WxOLR0sQfAMsPr2cJNDe1L
+3KqrdLTGxGe/tmi3ROp5duPHsRIu3QY6jM5m0+JpADvPg/2wy0EbvnFFGMm/GlYC
+xIiae4GyfUXM4x9iS45RKguf6P3A0WjRn6NK3prLfwbzu12Bd02vOwtOClXV1qhI
+i3SXXdUlJ41ApdD6LwIDAQAB
+-----END PUBLIC KEY-----
+`;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const SHOP_FIELDS = new Set(['shopId', 'algorithm', 'testKey', 'productionKey', 'testPassword', 'productionPassword']);
@@ -121,6 +154,90 @@ export function parseLyraShops(raw: string): Map<string, LyraShop> {
     shops.set(shop.shopId, shop);
   });
   return shops;
+}
+
+const PAYBOX_SITE_FIELDS = new Set(['site', 'rang', 'retour', 'mode', 'currency']);
+
+function payboxSite(entry: unknown, index: number): PayboxSite {
+  const fail = (message: string): never => {
+    throw new ConfigError('PAYBOX_SITES', message);
+  };
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return fail(`entry ${index} is not an object`);
+  const record = entry as Record<string, unknown>;
+  const unknown = Object.keys(record).filter((k) => !PAYBOX_SITE_FIELDS.has(k));
+  if (unknown.length > 0) fail(`entry ${index} has unknown field(s) ${unknown.join(', ')}`);
+  const asText = (value: unknown) => (typeof value === 'number' ? String(value) : value);
+  const site = asText(record.site);
+  const rang = asText(record.rang);
+  if (typeof site !== 'string' || !/^\d{1,10}$/.test(site)) return fail(`entry ${index}: site must be the Paybox site number (PBX_SITE)`);
+  if (typeof rang !== 'string' || !/^\d{1,3}$/.test(rang)) return fail(`entry ${index}: rang must be the Paybox rank number (PBX_RANG)`);
+  const id = `${site}-${rang}`;
+  if (typeof record.retour !== 'string') return fail(`site ${id}: retour must be the PBX_RETOUR you send, e.g. Mt:M;Ref:R;Auto:A;Erreur:E;Trans:S;Appel:T;Sign:K`);
+  let retour: PayboxSite['retour'];
+  try {
+    retour = parsePayboxReturn(record.retour);
+  } catch (error) {
+    if (error instanceof PayboxConfigError) return fail(`site ${id}: retour ${error.message}`);
+    throw error;
+  }
+  if (retour.names.includes(SITE_PARAMETER)) fail(`site ${id}: retour must not name a variable "${SITE_PARAMETER}": that URL parameter selects the site`);
+  const mode = record.mode ?? 'PRODUCTION';
+  if (mode !== 'TEST' && mode !== 'PRODUCTION') fail(`site ${id}: mode must be TEST or PRODUCTION`);
+  const currency = record.currency ?? 'EUR';
+  if (typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency)) fail(`site ${id}: currency must be an ISO 4217 code such as EUR`);
+  return { id, site, rang, mode: mode as PayboxSite['mode'], currency: currency as string, retour };
+}
+
+export function parsePayboxSites(raw: string): Map<string, PayboxSite> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('PAYBOX_SITES', 'is not valid JSON');
+  }
+  if (!Array.isArray(parsed) || parsed.length === 0) throw new ConfigError('PAYBOX_SITES', 'must be a non-empty JSON array of sites');
+  const sites = new Map<string, PayboxSite>();
+  parsed.forEach((entry, index) => {
+    const site = payboxSite(entry, index);
+    if (sites.has(site.id)) throw new ConfigError('PAYBOX_SITES', `site ${site.id} appears twice`);
+    sites.set(site.id, site);
+  });
+  return sites;
+}
+
+const PEM_BLOCK = /-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g;
+
+/**
+ * `PAYBOX_PUBLIC_KEYS`: PEM blocks written in the variable (newlines may be written `\n`), or
+ * paths of PEM files separated by commas. Unset: the platform key shipped in the official plugins.
+ */
+export function payboxPublicKeys(raw: string | undefined): KeyObject[] {
+  const fail = (message: string): never => {
+    throw new ConfigError('PAYBOX_PUBLIC_KEYS', message);
+  };
+  if (raw === undefined) return parsePayboxPublicKeys([PAYBOX_PLATFORM_PUBLIC_KEY]);
+  let text = raw.replace(/\\n/g, '\n');
+  if (!text.includes('-----BEGIN')) {
+    text = raw
+      .split(',')
+      .map((path) => path.trim())
+      .filter((path) => path !== '')
+      .map((path) => {
+        try {
+          return readFileSync(path, 'utf8');
+        } catch {
+          return fail(`cannot read ${path}`);
+        }
+      })
+      .join('\n');
+  }
+  const blocks = text.match(PEM_BLOCK) ?? [];
+  if (blocks.length === 0) fail('holds no PEM public key (-----BEGIN PUBLIC KEY-----)');
+  try {
+    return parsePayboxPublicKeys(blocks);
+  } catch (error) {
+    return fail(`a key does not parse: ${(error as Error).message}`);
+  }
 }
 
 function cidrs(env: Env, name: string, fallback: string[]): string[] {
@@ -208,15 +325,37 @@ function orderEvents(env: Env): OrderEventsConfig | undefined {
   };
 }
 
+/** Lyra when LYRA_SHOPS is set, or the documentation's test shop in the demo. */
+function lyra(env: Env, demo: boolean): Config['lyra'] {
+  const raw = text(env, 'LYRA_SHOPS');
+  const allowedCidrs = cidrs(env, 'LYRA_ALLOWED_CIDRS', LYRA_DEFAULT_CIDRS);
+  if (raw !== undefined) return { shops: parseLyraShops(raw), allowedCidrs };
+  return demo ? { shops: new Map([[DEMO_LYRA_SHOP.shopId, DEMO_LYRA_SHOP]]), allowedCidrs: [...allowedCidrs, ...LOOPBACK_CIDRS] } : undefined;
+}
+
+/** Paybox when PAYBOX_SITES is set, or Paybox's test site trusting the simulator's key in the demo. */
+function paybox(env: Env, demo: boolean): PayboxConfig | undefined {
+  const raw = text(env, 'PAYBOX_SITES');
+  const allowedCidrs = cidrs(env, 'PAYBOX_ALLOWED_CIDRS', PAYBOX_DEFAULT_CIDRS);
+  const publicKeys = payboxPublicKeys(text(env, 'PAYBOX_PUBLIC_KEYS'));
+  if (raw !== undefined) return { sites: parsePayboxSites(raw), publicKeys, allowedCidrs };
+  if (!demo) return undefined;
+  return {
+    sites: parsePayboxSites(JSON.stringify([DEMO_PAYBOX_SITE])),
+    publicKeys: [...publicKeys, ...parsePayboxPublicKeys([DEMO_PAYBOX_PUBLIC_KEY])],
+    allowedCidrs: [...allowedCidrs, ...LOOPBACK_CIDRS],
+  };
+}
+
+const PROVIDER_VARIABLES = ['LYRA_SHOPS', 'PAYBOX_SITES'];
+
 export function loadConfig(env: Env = process.env): Config {
   const production = env.NODE_ENV === 'production';
-  const shopsRaw = text(env, 'LYRA_SHOPS');
-  if (shopsRaw === undefined && production) {
-    throw new ConfigError('LYRA_SHOPS', 'is required in production (NODE_ENV=production): a JSON array of your Lyra shops and keys');
+  // With no provider configured, development gets a demo of each; production refuses to start.
+  const demoDefaults = PROVIDER_VARIABLES.every((name) => text(env, name) === undefined);
+  if (demoDefaults && production) {
+    throw new ConfigError('LYRA_SHOPS', 'is required in production (NODE_ENV=production) unless PAYBOX_SITES is set: a JSON array of your Lyra shops and keys');
   }
-  const demoDefaults = shopsRaw === undefined;
-  const shops = shopsRaw === undefined ? new Map([[DEMO_LYRA_SHOP.shopId, DEMO_LYRA_SHOP]]) : parseLyraShops(shopsRaw);
-  const allowedCidrs = cidrs(env, 'LYRA_ALLOWED_CIDRS', LYRA_DEFAULT_CIDRS);
   const logLevel = text(env, 'LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
 
@@ -229,7 +368,8 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: url,
     dataDir: text(env, 'DATA_DIR') ?? './data',
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 200),
-    lyra: { shops, allowedCidrs: demoDefaults ? [...allowedCidrs, ...LOOPBACK_CIDRS] : allowedCidrs },
+    lyra: lyra(env, demoDefaults),
+    paybox: paybox(env, demoDefaults),
     trustProxy: parseTrustProxy(text(env, 'TRUST_PROXY')),
     ipnDeadlineMs: integer(env, 'IPN_DEADLINE_MS', 5000, 100, 9000),
     ipnBodyLimitBytes: integer(env, 'IPN_BODY_LIMIT_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024),

@@ -28,8 +28,8 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   if (config.demoDefaults) {
     logger.warn(
-      { shopId: [...config.lyra.shops.keys()], allowed: config.lyra.allowedCidrs },
-      'DEMO CONFIGURATION: LYRA_SHOPS is unset, so the documentation test shop is configured and loopback may call /ipn/lyra. Never use this in production: set LYRA_SHOPS.',
+      { lyraShops: [...(config.lyra?.shops.keys() ?? [])], payboxSites: [...(config.paybox?.sites.keys() ?? [])] },
+      'DEMO CONFIGURATION: no provider is configured, so test shops are, and loopback may call /ipn/lyra and /ipn/paybox (Paybox trusting the simulator key). Never use this in production: set LYRA_SHOPS or PAYBOX_SITES.',
     );
   }
   if (config.databaseUrl === undefined && config.production) {

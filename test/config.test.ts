@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, DEMO_LYRA_SHOP, loadConfig, parseTrustProxy } from '../src/config';
+import { ConfigError, DEMO_LYRA_SHOP, DEMO_PAYBOX_PUBLIC_KEY, loadConfig, PAYBOX_DEFAULT_CIDRS, parseTrustProxy } from '../src/config';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 
@@ -18,8 +18,8 @@ describe('loadConfig', () => {
   it('development without LYRA_SHOPS: the demo shop and loopback, flagged', () => {
     const config = loadConfig({});
     expect(config.demoDefaults).toBe(true);
-    expect([...config.lyra.shops.values()]).toEqual([DEMO_LYRA_SHOP]);
-    expect(config.lyra.allowedCidrs).toEqual(['194.50.38.0/24', '127.0.0.0/8', '::1/128']);
+    expect([...(config.lyra?.shops.values() ?? [])]).toEqual([DEMO_LYRA_SHOP]);
+    expect(config.lyra?.allowedCidrs).toEqual(['194.50.38.0/24', '127.0.0.0/8', '::1/128']);
     expect(config).toMatchObject({ port: 3000, host: '0.0.0.0', ipnDeadlineMs: 5000, ipnBodyLimitBytes: 65536, trustProxy: false, dataDir: './data', databaseUrl: undefined });
   });
 
@@ -30,8 +30,8 @@ describe('loadConfig', () => {
   it('with LYRA_SHOPS nothing is defaulted: no demo shop, no loopback', () => {
     const config = loadConfig({ NODE_ENV: 'production', LYRA_SHOPS: '[{"shopId":"11112222","productionKey":" k "}]' });
     expect(config.demoDefaults).toBe(false);
-    expect(config.lyra.allowedCidrs).toEqual(['194.50.38.0/24']);
-    expect(config.lyra.shops.get('11112222')).toEqual({ shopId: '11112222', algorithm: 'HMAC-SHA-256', productionKey: 'k' });
+    expect(config.lyra?.allowedCidrs).toEqual(['194.50.38.0/24']);
+    expect(config.lyra?.shops.get('11112222')).toEqual({ shopId: '11112222', algorithm: 'HMAC-SHA-256', productionKey: 'k' });
   });
 
   it.each([
@@ -83,6 +83,63 @@ describe('loadConfig', () => {
   });
 
   it('TRUST_PROXY follows Express semantics', () => {
+    expect(parseTrustProxy(undefined)).toBe(false);
+  });
+});
+
+describe('Paybox configuration', () => {
+  const retour = 'Mt:M;Ref:R;Auto:A;Erreur:E;Trans:S;Appel:T;Sign:K';
+  const sites = (entries: unknown[]) => JSON.stringify(entries);
+  const simulatorKeyFile = join(__dirname, '../keys/paybox/simulator-public.pem');
+
+  it('development with no provider: the Paybox test site, trusting the platform and simulator keys, and loopback', () => {
+    const config = loadConfig({});
+    expect([...(config.paybox?.sites.keys() ?? [])]).toEqual(['1999888-32']);
+    expect(config.paybox?.publicKeys).toHaveLength(2);
+    expect(config.paybox?.allowedCidrs).toEqual([...PAYBOX_DEFAULT_CIDRS, '127.0.0.0/8', '::1/128']);
+    expect(DEMO_PAYBOX_PUBLIC_KEY).toBe(readFileSync(simulatorKeyFile, 'utf8'));
+  });
+
+  it('production with PAYBOX_SITES alone: Paybox only, the platform key, the documented addresses', () => {
+    const config = loadConfig({ NODE_ENV: 'production', PAYBOX_SITES: sites([{ site: 1999888, rang: '01', retour }]) });
+    expect(config.lyra).toBeUndefined();
+    expect(config.demoDefaults).toBe(false);
+    expect(config.paybox?.sites.get('1999888-01')).toMatchObject({ id: '1999888-01', site: '1999888', rang: '01', mode: 'PRODUCTION', currency: 'EUR' });
+    expect(config.paybox?.publicKeys.map((k) => k.export({ type: 'spki', format: 'der' }).length)).toEqual([162]);
+    expect(config.paybox?.allowedCidrs).toEqual(PAYBOX_DEFAULT_CIDRS);
+  });
+
+  it('PAYBOX_PUBLIC_KEYS: PEM values (newlines written \\n too) or files, several at once', () => {
+    const pem = readFileSync(simulatorKeyFile, 'utf8');
+    const base = { PAYBOX_SITES: sites([{ site: '1', rang: '1', retour }]) };
+    expect(loadConfig({ ...base, PAYBOX_PUBLIC_KEYS: pem }).paybox?.publicKeys).toHaveLength(1);
+    expect(loadConfig({ ...base, PAYBOX_PUBLIC_KEYS: pem.replace(/\n/g, '\\n') }).paybox?.publicKeys).toHaveLength(1);
+    expect(loadConfig({ ...base, PAYBOX_PUBLIC_KEYS: `${pem}${pem}` }).paybox?.publicKeys).toHaveLength(2);
+    expect(loadConfig({ ...base, PAYBOX_PUBLIC_KEYS: `${simulatorKeyFile}, ${simulatorKeyFile}` }).paybox?.publicKeys).toHaveLength(2);
+  });
+
+  it.each([
+    [{ PAYBOX_SITES: '{' }, 'PAYBOX_SITES: is not valid JSON'],
+    [{ PAYBOX_SITES: '[]' }, 'PAYBOX_SITES: must be a non-empty JSON array of sites'],
+    [{ PAYBOX_SITES: sites([{ site: '1', rang: '1', retour, key: 'x' }]) }, 'PAYBOX_SITES: entry 0 has unknown field(s) key'],
+    [{ PAYBOX_SITES: sites([{ site: 'abc', rang: '1', retour }]) }, 'PAYBOX_SITES: entry 0: site must be the Paybox site number (PBX_SITE)'],
+    [{ PAYBOX_SITES: sites([{ site: '1', rang: '1' }]) }, 'PAYBOX_SITES: site 1-1: retour must be the PBX_RETOUR you send'],
+    [{ PAYBOX_SITES: sites([{ site: '1', rang: '1', retour: 'Mt:M;Ref:R;Sign:K;Erreur:E' }]) }, 'PAYBOX_SITES: site 1-1: retour the signature (K) must be the last variable'],
+    [{ PAYBOX_SITES: sites([{ site: '1', rang: '1', retour: 'Mt:M;site:R;Erreur:E;Sign:K' }]) }, 'must not name a variable "site"'],
+    [{ PAYBOX_SITES: sites([{ site: '1', rang: '1', retour, mode: 'LIVE' }]) }, 'PAYBOX_SITES: site 1-1: mode must be TEST or PRODUCTION'],
+    [{ PAYBOX_SITES: sites([{ site: '1', rang: '1', retour, currency: 'euro' }]) }, 'PAYBOX_SITES: site 1-1: currency must be an ISO 4217 code'],
+    [{ PAYBOX_SITES: sites([{ site: '1', rang: '1', retour }, { site: '1', rang: '1', retour }]) }, 'PAYBOX_SITES: site 1-1 appears twice'],
+    [{ PAYBOX_PUBLIC_KEYS: '/nonexistent/key.pem' }, 'PAYBOX_PUBLIC_KEYS: cannot read /nonexistent/key.pem'],
+    [{ PAYBOX_PUBLIC_KEYS: '-----BEGIN nothing' }, 'PAYBOX_PUBLIC_KEYS: holds no PEM public key'],
+    [{ PAYBOX_PUBLIC_KEYS: '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----' }, 'PAYBOX_PUBLIC_KEYS: a key does not parse'],
+    [{ PAYBOX_ALLOWED_CIDRS: '300.1.1.1' }, 'PAYBOX_ALLOWED_CIDRS'],
+  ])('%o → %s', (env, message) => {
+    expect(configError(env).message).toContain(message);
+  });
+});
+
+describe('TRUST_PROXY', () => {
+  it('follows Express semantics', () => {
     expect(parseTrustProxy(undefined)).toBe(false);
     expect(parseTrustProxy('true')).toBe(true);
     expect(parseTrustProxy('2')).toBe(2);

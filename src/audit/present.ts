@@ -42,9 +42,15 @@ export const presentDelivery = (d: DeliveryRecord) => ({
   rawBodyKept: d.raw_kept,
 });
 
-/** The stored body as masked fields, or why there is none. */
-export function presentRaw(rawBody: Uint8Array | null) {
-  return rawBody === null ? null : maskRawBody(rawBody);
+/**
+ * The stored call as masked fields, or null once purged. A call that carried its variables in the
+ * URL (Paybox by GET) shows those; URL parameters beside a body are shown apart.
+ */
+export function presentRaw(rawBody: Uint8Array | null, rawQuery: string | null) {
+  if (rawBody === null) return null;
+  const query = rawQuery === null || rawQuery === '' ? null : Buffer.from(rawQuery, 'latin1');
+  if (rawBody.length === 0 && query !== null) return maskRawBody(query);
+  return query === null ? maskRawBody(rawBody) : { ...maskRawBody(rawBody), query: maskRawBody(query) };
 }
 
 export const presentEvent = (e: EventRecord) => ({

@@ -12,6 +12,7 @@ export interface StoredCall {
   provider: string;
   content_type: string | null;
   raw_body: Uint8Array | null;
+  raw_query: string | null;
 }
 
 export interface Replayer {
@@ -39,9 +40,9 @@ export async function replayCall(db: Kysely<Database>, providers: ReadonlyMap<Pr
   const provider = providers.get(call.provider as Provider);
   if (provider === undefined) throw conflict(`delivery ${call.id} is for provider ${call.provider}, which this service does not receive`);
   const body = Buffer.from(call.raw_body);
-  const delivery: DeliveryInput = { provider: provider.name, origin: 'replay', request_id: by.requestId, source_ip: by.sourceIp, content_type: call.content_type, raw_body: body };
+  const delivery: DeliveryInput = { provider: provider.name, origin: 'replay', request_id: by.requestId, source_ip: by.sourceIp, content_type: call.content_type, raw_body: body, raw_query: call.raw_query };
 
-  const result = provider.handle(body);
+  const result = provider.handle({ body, query: call.raw_query ?? '' });
   if (!result.ok) {
     const { verdict, reason } = result.rejection;
     const reply = replyLine(verdict, reason);

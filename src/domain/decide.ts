@@ -1,4 +1,4 @@
-import type { NormalizedNotification, OrderStatus } from './notification';
+import { isInstallmentConfig, type NormalizedNotification, type OrderStatus } from './notification';
 import { deriveOrderState, isLaterInstallment, type OrderState, type TransactionState } from './order-status';
 import { canTransition, isCancellation, isFailure } from './transitions';
 
@@ -10,9 +10,18 @@ export type DomainEventType =
   | 'payment.attempt_failed'
   | 'payment.installment';
 
+/** A payment attempt whose amount is not the order's: flagged, never silently applied. */
+export interface AmountMismatch {
+  /** The amount of the order's first attempt. */
+  expected: number;
+  received: number;
+}
+
 export interface DomainEvent {
   type: DomainEventType;
   transaction: TransactionState | null;
+  /** Set when the notification behind the event carried an amount other than the order's. */
+  amountMismatch?: AmountMismatch;
 }
 
 export interface Decision {
@@ -25,6 +34,7 @@ export interface Decision {
   order: OrderState;
   /** Events of the transaction itself; order events come from `orderEvents` over a whole delivery. */
   events: DomainEvent[];
+  amountMismatch: AmountMismatch | null;
 }
 
 export interface OrderSnapshot {
@@ -35,7 +45,7 @@ export interface OrderSnapshot {
 const ORDER_LEVEL_STATUSES = new Set(['abandoned', 'cancelled']);
 
 function unchanged(snapshot: OrderSnapshot, outcome: NotificationOutcome, detail: string): Decision {
-  return { outcome, detail, transaction: null, order: snapshot.order, events: [] };
+  return { outcome, detail, transaction: null, order: snapshot.order, events: [], amountMismatch: null };
 }
 
 function toTransactionState(n: NormalizedNotification, transactionId: string, previous: TransactionState | undefined, notificationId: number): TransactionState {
@@ -71,6 +81,20 @@ function transactionEvents(tx: TransactionState, all: readonly TransactionState[
   return [];
 }
 
+/**
+ * The order's amount is that of its first payment attempt: a later attempt for another amount
+ * (a Paybox IPN of another order of the same reference, a tampered cart) is flagged in the reply,
+ * the audit trail and the events. Installments and refunds have amounts of their own.
+ */
+export function amountMismatchOf(tx: TransactionState, others: readonly TransactionState[]): AmountMismatch | null {
+  if (tx.operation !== 'debit' || tx.amount === null || isInstallmentConfig(tx.paymentConfig)) return null;
+  const first = others
+    .filter((t) => t.transactionId !== tx.transactionId && t.operation === 'debit' && t.amount !== null && !isInstallmentConfig(t.paymentConfig))
+    .reduce<TransactionState | undefined>((a, t) => (a === undefined || t.lastNotificationId < a.lastNotificationId ? t : a), undefined);
+  if (first === undefined || first.amount === tx.amount) return null;
+  return { expected: first.amount as number, received: tx.amount };
+}
+
 function decideOrderLevel(snapshot: OrderSnapshot, n: NormalizedNotification): Decision {
   if (!ORDER_LEVEL_STATUSES.has(n.status)) return unchanged(snapshot, 'unknown_status', `no transaction for status ${n.statusRaw}`);
   if (snapshot.order.abandoned) return unchanged(snapshot, 'duplicate', `${n.statusRaw} already recorded`);
@@ -81,6 +105,7 @@ function decideOrderLevel(snapshot: OrderSnapshot, n: NormalizedNotification): D
     transaction: null,
     order,
     events: [],
+    amountMismatch: null,
   };
 }
 
@@ -108,12 +133,15 @@ export function decideNotification(snapshot: OrderSnapshot, n: NormalizedNotific
   const order = deriveOrderState(transactions, snapshot.order.abandoned);
   const effect = order.status === snapshot.order.status ? `order stays ${order.status}` : `order ${order.status}`;
   const cancelNote = isCancellation(n.status) && order.status === 'PAID' ? ' (another attempt is paid)' : '';
+  const amountMismatch = amountMismatchOf(transaction, snapshot.transactions);
+  const amountNote = amountMismatch === null ? '' : `, amount ${amountMismatch.received} differs from the order's ${amountMismatch.expected}`;
   return {
     outcome: 'applied',
-    detail: `${n.statusRaw}, ${effect}${cancelNote}`,
+    detail: `${n.statusRaw}, ${effect}${cancelNote}${amountNote}`,
     transaction,
     order,
-    events: transactionEvents(transaction, transactions),
+    events: transactionEvents(transaction, transactions).map((e) => (amountMismatch === null ? e : { ...e, amountMismatch })),
+    amountMismatch,
   };
 }
 
@@ -144,6 +172,8 @@ export function decideDelivery(
       : [...state.transactions.filter((t) => t.transactionId !== decision.transaction?.transactionId), decision.transaction];
     state = { order: decision.order, transactions };
   }
-  const events = [...decisions.flatMap((d) => d.events), ...orderEvents(snapshot.order, state.order)];
+  const amountMismatch = decisions.filter((d) => d.amountMismatch !== null).at(-1)?.amountMismatch ?? null;
+  const orderChange = orderEvents(snapshot.order, state.order).map((e) => (amountMismatch === null ? e : { ...e, amountMismatch }));
+  const events = [...decisions.flatMap((d) => d.events), ...orderChange];
   return { decisions, previousOrder: snapshot.order, order: state.order, events };
 }

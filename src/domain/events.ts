@@ -56,6 +56,7 @@ export function buildEventPayload(
             currency: tx.currency,
             sequenceNumber: tx.sequenceNumber,
           },
+    amountMismatch: event.amountMismatch ?? null,
     notificationId,
   };
 }

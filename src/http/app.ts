@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
@@ -23,13 +24,28 @@ export interface AppDeps {
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
+/** The caller's `X-Request-Id` when it is a sane token, else a new one; echoed in the reply. */
+function requestId(req: IncomingMessage, res: ServerResponse): string {
+  const incoming = req.headers['x-request-id'];
+  const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+  res.setHeader('x-request-id', id);
+  return id;
+}
+
+/**
+ * The notification routes come before pino-http: they log one richer line of their own per call,
+ * and skipping its per-request logger is measurable under load (bench/ingest.ts).
+ */
 function mountReceiver(app: Express, deps: AppDeps, providers: Map<Provider, IpnProvider>): void {
   const { config, logger, metrics } = deps;
   const ipnDeps = { db: deps.db, logger, metrics, deadlineMs: config.ipnDeadlineMs, bodyLimitBytes: config.ipnBodyLimitBytes, recordBudget: new RecordBudget() };
   for (const provider of providers.values()) {
-    app.post(`/ipn/${provider.name}`, ipnHandler(provider, ipnDeps));
-    app.all(`/ipn/${provider.name}`, (_req, res) => {
-      res.status(405).set('Allow', 'POST').type('text/plain; charset=utf-8').send('KO-method not allowed: use POST');
+    const handle = ipnHandler(provider, ipnDeps);
+    const allowed = provider.methods.join(', ');
+    app.all(`/ipn/${provider.name}`, (req, res, next) => {
+      req.id = requestId(req, res);
+      if ((provider.methods as readonly string[]).includes(req.method)) return handle(req, res, next);
+      res.status(405).set('Allow', allowed).type('text/plain; charset=utf-8').send(`KO-method not allowed: use ${provider.methods.join(' or ')}`);
     });
   }
 }
@@ -41,17 +57,15 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   app.set('trust proxy', config.trustProxy);
 
+  // A relay-only process keeps health and metrics but receives nothing.
+  const providers = createProviders(config);
+  if (config.role !== 'relay') mountReceiver(app, deps, providers);
+
   app.use(
     pinoHttp({
       logger,
-      genReqId: (req, res) => {
-        const incoming = req.headers['x-request-id'];
-        const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-        res.setHeader('x-request-id', id);
-        return id;
-      },
-      // The notification routes log one richer line of their own ("notification answered").
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' || (req.url?.startsWith('/ipn/') ?? false) },
+      genReqId: requestId,
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
       serializers: {
         req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({ id: req.id, method: req.method, url: req.url, remoteAddress: req.remoteAddress }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
@@ -59,9 +73,6 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
 
-  // A relay-only process keeps health and metrics but receives nothing.
-  const providers = createProviders(config);
-  if (config.role !== 'relay') mountReceiver(app, deps, providers);
   if (config.auditApiToken !== undefined) app.use('/api/v1', auditRouter({ db: deps.db, providers, token: config.auditApiToken }));
 
   app.get('/healthz', (_req, res) => {

@@ -6,7 +6,7 @@ import getRawBody from 'raw-body';
 import type { Provider } from '../domain/notification';
 import type { Allowlist } from '../lib/cidr';
 import { within } from '../lib/within';
-import type { ProviderResult } from '../providers/types';
+import type { ProviderRequest, ProviderResult } from '../providers/types';
 import { recordRejectedDelivery } from '../store/deliveries';
 import { DeadlineExceededError, ingestNotifications, type DeliveryInput, type IngestSummary } from '../store/ingest';
 import type { Database } from '../store/schema';
@@ -14,11 +14,17 @@ import type { Metrics } from '../metrics';
 import type { RecordBudget } from './record-budget';
 import { replyLine, statusOf, type Verdict } from './reply';
 
-/** What the notification route needs of a provider: its allowlist and its pure parser/verifier. */
+/** What the notification route needs of a provider: how it is called, its allowlist and its pure parser/verifier. */
 export interface IpnProvider {
   name: Provider;
+  /** GET carries the notification in the query string (Paybox's default), POST in the body. */
+  methods: readonly ('GET' | 'POST')[];
+  /** Whether a POST without Content-Type is read as a form (a platform that does not say). */
+  formWithoutContentType: boolean;
   allowlist: Allowlist;
-  handle(body: Uint8Array): ProviderResult;
+  handle(request: ProviderRequest): ProviderResult;
+  /** The body sent for a reply line, when the platform wants another one (Paybox: an empty page on 2xx). */
+  replyBody?(status: number, line: string): string;
 }
 
 export interface IpnDeps {
@@ -39,12 +45,13 @@ interface Exchange {
   provider: IpnProvider;
   deps: IpnDeps;
   signal: AbortSignal;
+  log: Logger;
   delivery: DeliveryInput;
   finish(verdict: Verdict, detail?: string, reply?: string, context?: object): void;
 }
 
 /**
- * `POST /ipn/<provider>`: source check, content type, raw body, verify, normalize, record and
+ * `POST` (or `GET`) `/ipn/<provider>`: source check, content type, raw body and query, verify, normalize, record and
  * decide in one transaction, reply. A timer answers 503 at the deadline whatever the database
  * is doing, and the transaction then rolls back instead of committing late.
  */
@@ -52,11 +59,13 @@ export function ipnHandler(provider: IpnProvider, deps: IpnDeps): RequestHandler
   return async (req, res) => {
     const stopTimer = deps.metrics.ipnReplySeconds.startTimer({ provider: provider.name });
     const deadline = new AbortController();
-    const log = req.log ?? deps.logger;
+    // The receiver routes run before pino-http (one line per call is enough): the request id is
+    // bound here instead.
+    const log = deps.logger.child({ reqId: req.id });
     const finish = (verdict: Verdict, detail?: string, reply = replyLine(verdict, detail), context: object = {}): void => {
       if (res.headersSent) return;
       const status = statusOf(verdict);
-      res.status(status).type('text/plain; charset=utf-8').send(reply);
+      res.status(status).type('text/plain; charset=utf-8').send(provider.replyBody?.(status, reply) ?? reply);
       deps.metrics.ipnCalls.inc({ provider: provider.name, verdict, status });
       stopTimer();
       log.info({ ...context, provider: provider.name, verdict, status, reply }, 'notification answered');
@@ -72,9 +81,10 @@ export function ipnHandler(provider: IpnProvider, deps: IpnDeps): RequestHandler
       source_ip: req.ip ?? req.socket.remoteAddress ?? 'unknown',
       content_type: req.headers['content-type']?.slice(0, 255) ?? null,
       raw_body: null,
+      raw_query: null,
     };
     try {
-      await handleExchange({ req, res, provider, deps, signal: deadline.signal, delivery, finish });
+      await handleExchange({ req, res, provider, deps, signal: deadline.signal, log, delivery, finish });
     } catch (error) {
       // Never a 500 and never a crash: the platform retries a 503, and the retry is deduplicated.
       if (!(error instanceof DeadlineExceededError)) log.error({ err: error }, 'notification processing failed');
@@ -90,14 +100,19 @@ async function handleExchange(x: Exchange): Promise<void> {
     // The body of a disallowed caller is never read nor stored.
     return reject(x, 'forbidden_source', `${x.req.ip ?? 'unknown address'} is not allowed`);
   }
-  const mediaProblem = checkContentType(x.req.headers['content-type']);
-  if (mediaProblem !== null) return reject(x, 'unsupported_media_type', mediaProblem);
-
-  const body = await readBody(x);
-  if (body === null) return;
+  const query = rawQueryOf(x.req.originalUrl);
+  x.delivery.raw_query = query === '' ? null : query;
+  let body: Buffer = EMPTY;
+  if (x.req.method === 'POST') {
+    const mediaProblem = checkContentType(x.req.headers['content-type'], x.provider.formWithoutContentType);
+    if (mediaProblem !== null) return reject(x, 'unsupported_media_type', mediaProblem);
+    const read = await readBody(x);
+    if (read === null) return;
+    body = read;
+  }
   x.delivery.raw_body = body;
 
-  const result = x.provider.handle(body);
+  const result = x.provider.handle({ body, query });
   if (!result.ok) return reject(x, result.rejection.verdict, result.rejection.reason);
 
   const outcome = await ingestNotifications(x.deps.db, x.delivery, result.notifications, describeSummary, x.signal);
@@ -109,8 +124,16 @@ export function describeSummary(summary: IngestSummary): { httpStatus: number; r
   return { httpStatus: statusOf(summary.outcome), reply: replyLine(summary.outcome, detail) };
 }
 
-function checkContentType(header: string | undefined): string | null {
-  if (header === undefined) return `Content-Type missing, expected ${FORM_TYPE}`;
+const EMPTY = Buffer.alloc(0);
+
+/** The query string exactly as it came on the request line, never decoded. */
+function rawQueryOf(url: string): string {
+  const at = url.indexOf('?');
+  return at < 0 ? '' : url.slice(at + 1);
+}
+
+function checkContentType(header: string | undefined, optional: boolean): string | null {
+  if (header === undefined) return optional ? null : `Content-Type missing, expected ${FORM_TYPE}`;
   try {
     const parsed = contentType.parse(header);
     if (parsed.type !== FORM_TYPE) return `expected ${FORM_TYPE}`;
@@ -128,7 +151,7 @@ async function readBody(x: Exchange): Promise<Buffer | null> {
   } catch (error) {
     const type = (error as { type?: string }).type;
     if (type === 'entity.too.large') await reject(x, 'too_large', `limit is ${x.deps.bodyLimitBytes} bytes`);
-    else if (type === 'request.aborted') x.req.log?.info('client aborted the request');
+    else if (type === 'request.aborted') x.log.info('client aborted the request');
     else await reject(x, 'malformed', 'body could not be read');
     return null;
   }
@@ -146,7 +169,7 @@ async function reject(x: Exchange, verdict: Verdict, reason: string): Promise<vo
   // The rejection does not depend on the database: a slow or absent database must not turn a
   // 401 into a 503. The record still completes in the background when it can.
   const recorded = recordRejectedDelivery(x.deps.db, { ...x.delivery, verdict, reason, http_status: statusOf(verdict), reply }).catch((error: unknown) => {
-    x.req.log?.warn({ err: error }, 'could not record rejected delivery');
+    x.log.warn({ err: error }, 'could not record rejected delivery');
   });
   await within(recorded, REJECTION_RECORD_WAIT_MS, () => undefined);
   x.finish(verdict, undefined, reply);

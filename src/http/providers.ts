@@ -2,14 +2,35 @@ import type { Config } from '../config';
 import type { Provider } from '../domain/notification';
 import { createAllowlist } from '../lib/cidr';
 import { handleLyraNotification } from '../providers/lyra';
+import { handlePayboxNotification } from '../providers/paybox';
 import type { IpnProvider } from './ipn';
 
 /** Every provider the service receives, by name: the routes and the replay use the same ones. */
 export function createProviders(config: Config): Map<Provider, IpnProvider> {
-  const lyra: IpnProvider = {
-    name: 'lyra',
-    allowlist: createAllowlist(config.lyra.allowedCidrs),
-    handle: (body) => handleLyraNotification(body, config.lyra.shops),
-  };
-  return new Map([[lyra.name, lyra]]);
+  const providers = new Map<Provider, IpnProvider>();
+  const { lyra, paybox } = config;
+  if (lyra !== undefined) {
+    providers.set('lyra', {
+      name: 'lyra',
+      methods: ['POST'],
+      formWithoutContentType: false,
+      allowlist: createAllowlist(lyra.allowedCidrs),
+      handle: (request) => handleLyraNotification(request.body, lyra.shops),
+    });
+  }
+  if (paybox !== undefined) {
+    const receiver = { sites: paybox.sites, keys: paybox.publicKeys };
+    providers.set('paybox', {
+      name: 'paybox',
+      // GET by default; POST with PBX_RUF1=POST, whose Content-Type is not documented.
+      methods: ['GET', 'POST'],
+      formWithoutContentType: true,
+      allowlist: createAllowlist(paybox.allowedCidrs),
+      handle: (request) => handlePayboxNotification(request, receiver),
+      // "Ne pas faire de redirection … doit générer une page vide": an empty page on success;
+      // a failure keeps its short reason, which Paybox quotes in its warning e-mail.
+      replyBody: (status, line) => (status < 300 ? '' : line),
+    });
+  }
+  return providers;
 }

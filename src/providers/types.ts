@@ -16,3 +16,10 @@ export type ProviderResult =
 export function reject(verdict: RejectionVerdict, reason: string): ProviderResult {
   return { ok: false, rejection: { verdict, reason } };
 }
+
+/** What a provider reads of a request: the exact body bytes and the raw URL query string. */
+export interface ProviderRequest {
+  body: Uint8Array;
+  /** After `?`, exactly as received (not decoded); empty when there is none. */
+  query: string;
+}

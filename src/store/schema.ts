@@ -26,6 +26,8 @@ export interface DeliveriesTable {
   content_type: string | null;
   /** Exact bytes received; not kept for disallowed sources. */
   raw_body: Uint8Array | null;
+  /** The URL query string after `?`, exactly as received; null when empty or not kept. */
+  raw_query: string | null;
   verdict: string;
   reason: string | null;
   http_status: number;

@@ -1,12 +1,18 @@
 import { parseArgs } from 'node:util';
-import { DEMO_LYRA_SHOP } from '../config';
+import { readFileSync } from 'node:fs';
+import { DEMO_LYRA_SHOP, DEMO_PAYBOX_SITE } from '../config';
 import type { LyraFormAlgorithm } from '../providers/lyra';
 import { lyraFormBody, lyraRestBody, type LyraNotificationOptions } from './lyra-notifications';
+import { DEFAULT_RETOUR, payboxMessage } from './paybox-notifications';
 
-const USAGE = `Send a signed Lyra notification to a running receiver, as the platform would.
+const USAGE = `Send a signed notification to a running receiver, as the platform would.
 
-  npm run simulate -- --status AUTHORISED --order CMD-1 [options]
+  npm run simulate -- --status AUTHORISED --order CMD-1 [options]        Lyra
+  npm run simulate -- --provider paybox --error 00000 --order CMD-1       Paybox / Up2pay
 
+  --provider P        lyra (default) or paybox
+
+Lyra:
   --url URL           receiver (default http://127.0.0.1:$PORT/ipn/lyra, PORT default 3000)
   --format form|rest  vads_* form notification (default) or REST kr-answer
   --status STATUS     vads_trans_status / detailedStatus (default AUTHORISED)
@@ -25,7 +31,20 @@ const USAGE = `Send a signed Lyra notification to a running receiver, as the pla
   --key KEY           form key (default the demo test key)
   --password PWD      REST password (default the demo test password)
   --algorithm ALG     HMAC-SHA-256 (default) or SHA-1
-  --verbose           print the body sent`;
+  --verbose           print the body sent
+
+Paybox (signed with the project's simulator key, keys/paybox/, which only the demo
+configuration trusts; set PAYBOX_PUBLIC_KEYS=keys/paybox/simulator-public.pem to test yours):
+  --url URL           receiver (default http://127.0.0.1:$PORT/ipn/paybox)
+  --error CODE        E: 00000 paid (default), 00151 refused, 99999 pending, 00030 timed out
+  --order ID          R: the order reference
+  --amount CENTS      M: amount in minor units (default 4990)
+  --call N            T: call number, one per attempt (default derived from the time)
+  --transaction N     S: transaction number (default derived from the call number)
+  --site SITE-RANG    the site URL parameter (default ${DEMO_PAYBOX_SITE.site}-${DEMO_PAYBOX_SITE.rang})
+  --method GET|POST   GET (default, the query string) or POST (PBX_RUF1=POST, the body)
+  --retour MAPPING    PBX_RETOUR (default ${DEFAULT_RETOUR})
+  --private-key FILE  PEM private key to sign with (default the simulator key)`;
 
 async function run(): Promise<void> {
   const { values } = parseArgs({
@@ -50,6 +69,13 @@ async function run(): Promise<void> {
       algorithm: { type: 'string', default: 'HMAC-SHA-256' },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
+      provider: { type: 'string', default: 'lyra' },
+      error: { type: 'string', default: '00000' },
+      call: { type: 'string', default: String(Date.now() % 100_000_000) },
+      site: { type: 'string', default: `${DEMO_PAYBOX_SITE.site}-${DEMO_PAYBOX_SITE.rang}` },
+      method: { type: 'string', default: 'GET' },
+      retour: { type: 'string', default: DEFAULT_RETOUR },
+      'private-key': { type: 'string' },
     },
   });
   if (values.help) return console.log(USAGE);
@@ -57,6 +83,8 @@ async function run(): Promise<void> {
     console.error(`simulate: ${message}\n\n${USAGE}`);
     process.exit(2);
   };
+  if (values.provider === 'paybox') return sendPaybox(values, fail);
+  if (values.provider !== 'lyra') fail('--provider must be lyra or paybox');
   if (values.format !== 'form' && values.format !== 'rest') fail('--format must be form or rest');
   if (values.mode !== 'TEST' && values.mode !== 'PRODUCTION') fail('--mode must be TEST or PRODUCTION');
   if (!['DEBIT', 'CREDIT', 'VERIFICATION'].includes(values.operation)) fail('--operation must be DEBIT, CREDIT or VERIFICATION');
@@ -85,14 +113,64 @@ async function run(): Promise<void> {
       : lyraFormBody(options, values.key ?? DEMO_LYRA_SHOP.testKey ?? '', values.algorithm as LyraFormAlgorithm);
   const url = values.url ?? `http://127.0.0.1:${process.env.PORT ?? '3000'}/ipn/lyra`;
   if (values.verbose) console.log(`POST ${url}\n${body}\n`);
-
-  let response: Response;
-  try {
-    response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body, signal: AbortSignal.timeout(15_000) });
-  } catch (error) {
-    return fail(`could not reach ${url}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}. Is the receiver running (npm start)?`);
-  }
+  const response = await send(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body }, fail);
   console.log(`${values.format} ${values.status} order ${values.order} -> HTTP ${response.status}  ${await response.text()}`);
+  if (!response.ok) process.exitCode = 1;
+}
+
+type Fail = (message: string) => never;
+
+async function send(url: string, init: RequestInit, fail: Fail): Promise<Response> {
+  try {
+    return await fetch(url, { ...init, signal: AbortSignal.timeout(15_000) });
+  } catch (error) {
+    const cause = (error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message;
+    return fail(`could not reach ${url}: ${cause}. Is the receiver running (npm start)?`);
+  }
+}
+
+interface PayboxValues {
+  url?: string;
+  order: string;
+  amount: string;
+  error: string;
+  call: string;
+  transaction?: string;
+  site: string;
+  method: string;
+  retour: string;
+  'private-key'?: string;
+  verbose: boolean;
+}
+
+async function sendPaybox(values: PayboxValues, fail: Fail): Promise<void> {
+  if (!/^\d{5}$/.test(values.error)) fail('--error takes a five-digit Paybox code');
+  if (!/^\d+$/.test(values.amount) || !/^\d+$/.test(values.call)) fail('--amount and --call take whole numbers');
+  if (values.method !== 'GET' && values.method !== 'POST') fail('--method must be GET or POST');
+  let privateKeyPem: string | undefined;
+  try {
+    privateKeyPem = values['private-key'] === undefined ? undefined : readFileSync(values['private-key'], 'utf8');
+  } catch {
+    fail(`cannot read ${values['private-key']}`);
+  }
+  const message = payboxMessage({
+    orderId: values.order,
+    error: values.error,
+    amount: Number(values.amount),
+    call: values.call,
+    retour: values.retour,
+    ...(values.transaction !== undefined ? { transaction: values.transaction } : {}),
+    ...(privateKeyPem !== undefined ? { privateKeyPem } : {}),
+  });
+  const base = values.url ?? `http://127.0.0.1:${process.env.PORT ?? '3000'}/ipn/paybox`;
+  const site = `site=${encodeURIComponent(values.site)}`;
+  const byGet = values.method === 'GET';
+  const url = byGet ? `${base}?${site}&${message}` : `${base}?${site}`;
+  if (values.verbose) console.log(`${values.method} ${url}${byGet ? '' : `\n${message}`}\n`);
+  const init: RequestInit = byGet ? { method: 'GET' } : { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: message };
+  const response = await send(url, init, fail);
+  const text = await response.text();
+  console.log(`paybox ${values.error} order ${values.order} -> HTTP ${response.status}  ${text === '' ? '(empty page)' : text}`);
   if (!response.ok) process.exitCode = 1;
 }
 

@@ -103,3 +103,24 @@ describe('notificationDedupKey', () => {
     expect(notificationDedupKey(a)).not.toBe(notificationDedupKey(b));
   });
 });
+
+describe('amount mismatch', () => {
+  const refused = n('REFUSED', 'refused', { transactionId: 'b'.repeat(32), amount: 1000, failureIsFinal: false });
+
+  it('an attempt for another amount than the first attempt is flagged in the detail and every event', () => {
+    const d = decideDelivery(after(refused), [{ notification: n('AUTHORISED', 'authorised', { amount: 10 }), id: 2 }]);
+    const decision = d.decisions[0];
+    expect(decision?.amountMismatch).toEqual({ expected: 1000, received: 10 });
+    expect(decision?.detail).toBe("AUTHORISED, order PAID, amount 10 differs from the order's 1000");
+    expect(d.events.map((e) => [e.type, e.amountMismatch])).toEqual([['order.paid', { expected: 1000, received: 10 }]]);
+  });
+
+  it('the same amount, a first attempt, a refund and a later installment are not flagged', () => {
+    expect(decideNotification(after(refused), n('AUTHORISED', 'authorised', { amount: 1000 }), 2).amountMismatch).toBeNull();
+    expect(decideNotification(empty, n('AUTHORISED', 'authorised', { amount: 10 }), 1).amountMismatch).toBeNull();
+    const paid = after(n('AUTHORISED', 'authorised', { amount: 1000 }));
+    expect(decideNotification(paid, n('CAPTURED', 'captured', { transactionId: 'c'.repeat(32), operation: 'refund', amount: 300 }), 2).amountMismatch).toBeNull();
+    const installments = after(n('AUTHORISED', 'authorised', { amount: 2000, paymentConfig: 'MULTI:first=2000;count=2;period=30' }));
+    expect(decideNotification(installments, n('AUTHORISED', 'authorised', { transactionId: 'd'.repeat(32), sequenceNumber: 2, amount: 1000, paymentConfig: 'MULTI:first=2000;count=2;period=30' }), 2).amountMismatch).toBeNull();
+  });
+});

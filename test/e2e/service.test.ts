@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, root, startService, tsx, waitReady } from '../helpers/service';
@@ -19,7 +20,7 @@ describe('the running service (npm start, npm run simulate)', () => {
 
   it('starts with no configuration, accepts simulated notifications, stops on SIGTERM, restarts with its data', async () => {
     const port = await freePort();
-    const env = { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, NODE_ENV: 'development', LYRA_SHOPS: '', DATABASE_URL: '' };
+    const env = { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, NODE_ENV: 'development', LYRA_SHOPS: '', PAYBOX_SITES: '', DATABASE_URL: '' };
     const first = startService(env);
     await waitReady(port, first);
     expect(first.output()).toContain('DEMO CONFIGURATION');
@@ -30,6 +31,14 @@ describe('the running service (npm start, npm run simulate)', () => {
     expect(simulate(port, '--status', 'AUTHORISED', '--order', 'E2E-1', '--resend')).toContain('HTTP 200  OK-duplicate');
     expect(simulate(port, '--format', 'rest', '--status', 'CAPTURED', '--order', 'E2E-1')).toContain('HTTP 200  OK-applied: order E2E-1: CAPTURED, order stays PAID');
     expect(simulate(port, '--status', 'AUTHORISED', '--order', 'E2E-1', '--key', 'wrong')).toContain('HTTP 401  KO-authentication failed: signature does not match');
+
+    // The demo's Paybox site trusts the simulator key: a refused attempt by GET, a paid one by POST.
+    const paybox = (...args: string[]) => simulate(port, '--provider', 'paybox', '--order', 'E2E-P', ...args);
+    expect(paybox('--error', '00151', '--call', '11')).toContain('paybox 00151 order E2E-P -> HTTP 200  (empty page)');
+    expect(paybox('--call', '12', '--method', 'POST')).toContain('paybox 00000 order E2E-P -> HTTP 200  (empty page)');
+    const otherKey = join(mkdtempSync(join(tmpdir(), 'ipn-key-')), 'other.pem');
+    writeFileSync(otherKey, generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    expect(paybox('--call', '13', '--private-key', otherKey)).toContain('HTTP 401  KO-authentication failed: signature does not verify with the Paybox public key(s)');
 
     first.process.kill('SIGTERM');
     expect(await first.exited).toBe(0);

@@ -4,6 +4,8 @@ import request from 'supertest';
 import { createTestApp, PLATFORM_IP, type TestApp } from '../helpers/app';
 import { openTestDatabase, type TestDatabase } from '../helpers/database';
 import { formBody, restBody } from '../helpers/lyra';
+import { getPaybox, PAYBOX_ENV, PAYBOX_IP, SITE_QUERY } from '../helpers/paybox';
+import { payboxMessage } from '../../src/tools/paybox-notifications';
 
 /**
  * The whole HTTP path fed arbitrary input: never a 500, never a crash, a reply per SPEC §2 (a
@@ -103,11 +105,71 @@ it('answers every input per SPEC §2 and never half-writes', async () => {
   // Every kind of answer was reached, applied notifications included.
   expect([...seen].sort()).toEqual(expect.arrayContaining([200, 400, 401, 403, 413, 415]));
 
-  // Nothing half-written: every notification is linked to the call that carried it and belongs
-  // to an order; every applied AUTHORISED order has its event.
+  await expectNothingHalfWritten();
+}, 120_000);
+
+describe('Paybox', () => {
+  let paybox: TestApp;
+  beforeAll(() => {
+    paybox = createTestApp(database, { ...PAYBOX_ENV, IPN_BODY_LIMIT_BYTES: '4096' });
+  });
+
+  /** Signed IPNs, then damaged; and arbitrary printable query strings (what a request line can carry). */
+  const damagedIpn = fc
+    .tuple(fc.integer({ min: 0, max: 1_000_000 }), fc.constantFrom('truncate', 'flip', 'escape', 'append', 'none'), fc.nat(), fc.stringMatching(/^[A-Za-z0-9]{0,12}$/))
+    .map(([n, how, position, extra]) => {
+      const raw = payboxMessage({ prefix: SITE_QUERY, orderId: `FZ-P-${n}`, call: String(n + 1) });
+      const at = position % raw.length;
+      switch (how) {
+        case 'truncate':
+          return raw.slice(0, at);
+        case 'flip':
+          return raw.slice(0, at) + (raw[at] === 'A' ? 'B' : 'A') + raw.slice(at + 1);
+        case 'escape':
+          return `${raw.slice(0, at)}%G${raw.slice(at)}`;
+        case 'append':
+          return `${raw}&${extra}=${extra}`;
+        default:
+          return raw;
+      }
+    });
+  const anyQuery = fc.oneof(fc.stringMatching(/^[\x21-\x22\x24-\x7e]{0,400}$/), damagedIpn);
+
+  it('answers every query string and body per SPEC §2, with an empty page on success', async () => {
+    const seen = new Set<number>();
+    await fc.assert(
+      fc.asyncProperty(anyQuery, fc.option(anyBody, { nil: undefined }), fc.boolean(), async (query, body, fromPlatform) => {
+        const from = fromPlatform ? PAYBOX_IP : '203.0.113.1';
+        const res = body === undefined ? await getPaybox(paybox.app, query, from) : await postPayboxBytes(paybox.app, query, body, from);
+        seen.add(res.status);
+        expect(SPEC_STATUSES.has(res.status)).toBe(true);
+        if (res.status === 200) expect(res.text).toBe('');
+        else expect(res.text).toMatch(/^KO-[^\n]{0,197}$/);
+      }),
+      { numRuns: 300, examples: [[payboxMessage({ prefix: SITE_QUERY, orderId: 'FZ-P-OK', call: '1' }), undefined, true]] },
+    );
+    expect([...seen]).toEqual(expect.arrayContaining([200, 400, 401, 403]));
+    await expectNothingHalfWritten();
+  }, 120_000);
+});
+
+function postPayboxBytes(app: TestApp['app'], query: string, body: Buffer, from: string) {
+  return request(app)
+    .post(`/ipn/paybox?${query}`)
+    .set('X-Forwarded-For', from)
+    .set('Content-Type', 'application/x-www-form-urlencoded')
+    .serialize((bytes: Buffer) => bytes as unknown as string)
+    .send(body);
+}
+
+/**
+ * Nothing half-written: every notification is linked to the call that carried it and belongs to
+ * an order; every paid order has its event.
+ */
+async function expectNothingHalfWritten(): Promise<void> {
   const { rows } = await sql<{ unlinked: number; orphan: number; without_event: number }>`
     SELECT (SELECT count(*)::int FROM notifications n WHERE NOT EXISTS (SELECT 1 FROM delivery_notifications l WHERE l.notification_id = n.id)) AS unlinked,
            (SELECT count(*)::int FROM notifications WHERE order_ref IS NULL) AS orphan,
-           (SELECT count(*)::int FROM orders o WHERE o.status = 'PAID' AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.aggregateid = 'lyra:' || o.shop_id || ':' || o.mode || ':' || o.order_id)) AS without_event`.execute(database.db);
+           (SELECT count(*)::int FROM orders o WHERE o.status = 'PAID' AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.aggregateid = o.provider || ':' || o.shop_id || ':' || o.mode || ':' || o.order_id)) AS without_event`.execute(database.db);
   expect(rows[0]).toEqual({ unlinked: 0, orphan: 0, without_event: 0 });
-}, 120_000);
+}

@@ -1,0 +1,124 @@
+import type { KeyObject } from 'node:crypto';
+import type { NormalizedNotification } from '../../domain/notification';
+import { FieldError, optionalText, requireOrderId } from '../lyra/fields';
+import { reject, type ProviderRequest, type ProviderResult } from '../types';
+import { splitPayboxMessage, verifyPayboxSignature, type PayboxCryptoProvider } from './signature';
+import type { PayboxSite } from './sites';
+import { normalizePayboxError } from './statuses';
+
+export { parsePayboxReturn, PayboxConfigError, type PayboxSite, type PayboxReturnMapping } from './sites';
+export { parsePayboxPublicKeys, splitPayboxMessage, verifyPayboxSignature } from './signature';
+
+export interface PayboxReceiver {
+  sites: ReadonlyMap<string, PayboxSite>;
+  keys: readonly KeyObject[];
+}
+
+/** The URL parameter of `PBX_REPONDRE_A` that says which site a call is for, when there are several. */
+export const SITE_PARAMETER = 'site';
+
+/**
+ * A Paybox / Up2pay IPN: the returned variables arrive in the query string (GET, the default) or
+ * in the body (`PBX_RUF1=POST`). Verified over the exact bytes received, then normalized.
+ */
+export function handlePayboxNotification(request: ProviderRequest, receiver: PayboxReceiver, crypto?: PayboxCryptoProvider): ProviderResult {
+  const fromBody = request.body.length > 0;
+  // latin1 maps bytes to code units one to one, so the signed bytes are recovered exactly.
+  const raw = fromBody ? Buffer.from(request.body).toString('latin1') : request.query;
+  if (raw === '') return reject('malformed', 'no variables in the query string nor in the body');
+  const site = selectSite(request.query, receiver.sites);
+  if (typeof site === 'string') return reject('unknown_shop', site);
+
+  const split = splitPayboxMessage(raw, site.retour.names[0] as string, site.retour.signatureName);
+  if (!split.ok) return reject(split.reason.startsWith('signature') ? 'bad_signature' : 'malformed', split.reason);
+  if (!verifyPayboxSignature(split.message, receiver.keys, crypto)) return reject('bad_signature', 'signature does not verify with the Paybox public key(s)');
+
+  try {
+    const fields = parseSignedVariables(split.message.signed);
+    return { ok: true, notifications: [normalizePaybox(fields, site)] };
+  } catch (error) {
+    if (error instanceof FieldError) return reject('malformed', error.message);
+    throw error;
+  }
+}
+
+function selectSite(query: string, sites: ReadonlyMap<string, PayboxSite>): PayboxSite | string {
+  const requested = new URLSearchParams(query).get(SITE_PARAMETER);
+  if (requested !== null) return sites.get(requested) ?? `unknown Paybox site ${requested.slice(0, 40)}`;
+  if (sites.size === 1) return sites.values().next().value as PayboxSite;
+  return `several Paybox sites are configured: add ${SITE_PARAMETER}=<site>-<rang> to PBX_REPONDRE_A`;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Percent-escapes decoded as UTF-8 when they are, else as ISO-8859-1; `+` stays literal (Paybox sends `%20`). */
+function decodeValue(value: string, name: string): string {
+  if (!/^(?:[^%]|%[0-9A-Fa-f]{2})*$/.test(value)) throw new FieldError(`${name} has a malformed percent-escape`);
+  const bytes = Buffer.from(value.replace(/%([0-9A-Fa-f]{2})/g, (_match, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1');
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return bytes.toString('latin1');
+  }
+}
+
+/** The signed variables by name; the signature proved them, the shape is checked here. */
+function parseSignedVariables(signed: string): Map<string, string> {
+  const fields = new Map<string, string>();
+  for (const pair of signed.split('&')) {
+    const equals = pair.indexOf('=');
+    const name = equals < 0 ? pair : pair.slice(0, equals);
+    if (fields.has(name)) throw new FieldError(`variable ${name.slice(0, 40)} is repeated`);
+    fields.set(name, equals < 0 ? '' : decodeValue(pair.slice(equals + 1), name));
+  }
+  return fields;
+}
+
+function digits(value: string | undefined, name: string, max: number): string | null {
+  if (value === undefined || value === '') return null;
+  if (!new RegExp(`^\\d{1,${max}}$`).test(value)) throw new FieldError(`${name} is not a number`);
+  return value;
+}
+
+/**
+ * Each attempt (up to three per payment page) has its own transaction number S and call number
+ * T. A refused or abandoned attempt may carry `S=0`, so T stands in for it then.
+ */
+function attemptId(transaction: string | null, call: string | null): string | null {
+  if (transaction !== null && !/^0+$/.test(transaction)) return transaction;
+  if (call !== null && !/^0+$/.test(call)) return `call-${call}`;
+  return null;
+}
+
+function normalizePaybox(fields: ReadonlyMap<string, string>, site: PayboxSite): NormalizedNotification {
+  const field = (letter: string): string | undefined => {
+    const name = site.retour.byLetter.get(letter);
+    return name === undefined ? undefined : fields.get(name);
+  };
+  const nameOf = (letter: string): string => site.retour.byLetter.get(letter) ?? letter;
+  const code = field('E');
+  if (code === undefined || !/^\d{5}$/.test(code)) throw new FieldError(`${nameOf('E')} (error code) is missing or not 5 digits`);
+  const amount = digits(field('M'), nameOf('M'), 15);
+  if (amount === null) throw new FieldError(`${nameOf('M')} (amount) is missing`);
+  const authorisation = optionalText(field('A'), nameOf('A'), 64);
+  return {
+    provider: 'paybox',
+    format: 'ipn',
+    shopId: site.id,
+    mode: site.mode,
+    orderId: requireOrderId(field('R'), nameOf('R')),
+    transactionId: attemptId(digits(field('S'), nameOf('S'), 20), digits(field('T'), nameOf('T'), 20)),
+    status: normalizePayboxError(code, authorisation, site.retour.byLetter.has('A')),
+    statusRaw: code,
+    operation: 'debit',
+    operationRaw: null,
+    amount: Number(amount),
+    currency: site.currency,
+    sequenceNumber: null,
+    paymentConfig: null,
+    source: null,
+    eventTime: null,
+    // Up to three attempts per payment page: a refusal leaves the buyer another try.
+    failureIsFinal: false,
+  };
+}
