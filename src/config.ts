@@ -7,6 +7,7 @@ import type { RetryPolicy } from './outbox/retry-policy';
 import type { LyraFormAlgorithm, LyraShop, LyraShops } from './providers/lyra';
 import { parsePayboxPublicKeys, parsePayboxReturn, PayboxConfigError, SITE_PARAMETER, type PayboxSite } from './providers/paybox';
 import { PAYBOX_PLATFORM_PUBLIC_KEY } from './providers/paybox/platform-key';
+import type { StripeEndpoint } from './providers/stripe';
 
 export class ConfigError extends Error {
   constructor(
@@ -45,6 +46,8 @@ export interface Config {
   lyra: { shops: LyraShops; allowedCidrs: string[] } | undefined;
   /** Unset: no `/ipn/paybox` route. */
   paybox: PayboxConfig | undefined;
+  /** Unset: no `/ipn/stripe` route. */
+  stripe: StripeConfig | undefined;
   trustProxy: TrustProxy;
   ipnDeadlineMs: number;
   ipnBodyLimitBytes: number;
@@ -64,6 +67,12 @@ export interface PayboxConfig {
   sites: Map<string, PayboxSite>;
   /** The platform's public keys; any one may verify (the platform rotates keys). */
   publicKeys: KeyObject[];
+  allowedCidrs: string[];
+}
+
+export interface StripeConfig {
+  endpoints: StripeEndpoint[];
+  toleranceSeconds: number;
   allowedCidrs: string[];
 }
 
@@ -98,6 +107,12 @@ xIiae4GyfUXM4x9iS45RKguf6P3A0WjRn6NK3prLfwbzu12Bd02vOwtOClXV1qhI
 i3SXXdUlJ41ApdD6LwIDAQAB
 -----END PUBLIC KEY-----
 `;
+
+/** Stripe publishes its webhook addresses but changes them: every source is allowed unless STRIPE_ALLOWED_CIDRS says otherwise. */
+export const ANY_SOURCE_CIDRS = ['0.0.0.0/0', '::/0'];
+
+/** The demo's Stripe endpoint secret (development only), for `npm run simulate -- --provider stripe`. */
+export const DEMO_STRIPE_ENDPOINT = { id: 'demo', secrets: ['whsec_ipnReceiverDemoSecretNotForProduction'] } as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const SHOP_FIELDS = new Set(['shopId', 'algorithm', 'testKey', 'productionKey', 'testPassword', 'productionPassword']);
@@ -203,6 +218,56 @@ export function parsePayboxSites(raw: string): Map<string, PayboxSite> {
     sites.set(site.id, site);
   });
   return sites;
+}
+
+const STRIPE_ENDPOINT_FIELDS = new Set(['id', 'secrets', 'orderIdPath']);
+const DEFAULT_ORDER_ID_PATHS = ['metadata.order_id', 'client_reference_id'];
+
+function stripeEndpoint(entry: unknown, index: number): StripeEndpoint {
+  const fail = (message: string): never => {
+    throw new ConfigError('STRIPE_ENDPOINTS', message);
+  };
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return fail(`entry ${index} is not an object`);
+  const record = entry as Record<string, unknown>;
+  const unknown = Object.keys(record).filter((k) => !STRIPE_ENDPOINT_FIELDS.has(k));
+  if (unknown.length > 0) fail(`entry ${index} has unknown field(s) ${unknown.join(', ')}`);
+  const id = record.id;
+  if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) return fail(`entry ${index}: id must name the endpoint (letters, digits, _ and -), e.g. your account id`);
+  const secrets = record.secrets;
+  if (!Array.isArray(secrets) || secrets.length === 0) return fail(`endpoint ${id}: secrets must list its whsec_ signing secret(s), two during a roll`);
+  for (const secret of secrets) {
+    if (typeof secret !== 'string' || !/^whsec_\S{8,}$/.test(secret)) fail(`endpoint ${id}: every secret must be a whsec_ signing secret without spaces`);
+  }
+  const paths = record.orderIdPath === undefined ? DEFAULT_ORDER_ID_PATHS : typeof record.orderIdPath === 'string' ? [record.orderIdPath] : record.orderIdPath;
+  if (!Array.isArray(paths) || paths.length === 0 || !paths.every((p) => typeof p === 'string' && /^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/.test(p))) {
+    return fail(`endpoint ${id}: orderIdPath must be a dotted path in the event object, or a list of them (default ${DEFAULT_ORDER_ID_PATHS.join(', ')})`);
+  }
+  return { id, secrets: secrets as string[], orderIdPaths: (paths as string[]).map((p) => p.split('.')) };
+}
+
+export function parseStripeEndpoints(raw: string): StripeEndpoint[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('STRIPE_ENDPOINTS', 'is not valid JSON');
+  }
+  if (!Array.isArray(parsed) || parsed.length === 0) throw new ConfigError('STRIPE_ENDPOINTS', 'must be a non-empty JSON array of endpoints');
+  const endpoints = parsed.map(stripeEndpoint);
+  const ids = endpoints.map((e) => e.id);
+  const twice = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (twice !== undefined) throw new ConfigError('STRIPE_ENDPOINTS', `endpoint ${twice} appears twice`);
+  return endpoints;
+}
+
+/** Stripe when STRIPE_ENDPOINTS is set, or a demo endpoint with a published secret in development. */
+function stripe(env: Env, demo: boolean): StripeConfig | undefined {
+  const raw = text(env, 'STRIPE_ENDPOINTS');
+  const toleranceSeconds = integer(env, 'STRIPE_TOLERANCE_SECONDS', 300, 1, 3600);
+  const allowedCidrs = cidrs(env, 'STRIPE_ALLOWED_CIDRS', ANY_SOURCE_CIDRS);
+  if (raw !== undefined) return { endpoints: parseStripeEndpoints(raw), toleranceSeconds, allowedCidrs };
+  if (!demo) return undefined;
+  return { endpoints: parseStripeEndpoints(JSON.stringify([DEMO_STRIPE_ENDPOINT])), toleranceSeconds, allowedCidrs };
 }
 
 const PEM_BLOCK = /-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g;
@@ -347,14 +412,14 @@ function paybox(env: Env, demo: boolean): PayboxConfig | undefined {
   };
 }
 
-const PROVIDER_VARIABLES = ['LYRA_SHOPS', 'PAYBOX_SITES'];
+const PROVIDER_VARIABLES = ['LYRA_SHOPS', 'PAYBOX_SITES', 'STRIPE_ENDPOINTS'];
 
 export function loadConfig(env: Env = process.env): Config {
   const production = env.NODE_ENV === 'production';
   // With no provider configured, development gets a demo of each; production refuses to start.
   const demoDefaults = PROVIDER_VARIABLES.every((name) => text(env, name) === undefined);
   if (demoDefaults && production) {
-    throw new ConfigError('LYRA_SHOPS', 'is required in production (NODE_ENV=production) unless PAYBOX_SITES is set: a JSON array of your Lyra shops and keys');
+    throw new ConfigError('LYRA_SHOPS', 'is required in production (NODE_ENV=production) unless PAYBOX_SITES or STRIPE_ENDPOINTS is set: a JSON array of your Lyra shops and keys');
   }
   const logLevel = text(env, 'LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
@@ -370,6 +435,7 @@ export function loadConfig(env: Env = process.env): Config {
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 200),
     lyra: lyra(env, demoDefaults),
     paybox: paybox(env, demoDefaults),
+    stripe: stripe(env, demoDefaults),
     trustProxy: parseTrustProxy(text(env, 'TRUST_PROXY')),
     ipnDeadlineMs: integer(env, 'IPN_DEADLINE_MS', 5000, 100, 9000),
     ipnBodyLimitBytes: integer(env, 'IPN_BODY_LIMIT_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024),

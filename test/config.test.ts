@@ -138,6 +138,43 @@ describe('Paybox configuration', () => {
   });
 });
 
+describe('Stripe configuration', () => {
+  const endpoints = (entries: unknown[]) => JSON.stringify(entries);
+
+  it('development with no provider: a demo endpoint; production needs STRIPE_ENDPOINTS for a route', () => {
+    expect(loadConfig({}).stripe?.endpoints.map((e) => e.id)).toEqual(['demo']);
+    expect(loadConfig({ NODE_ENV: 'production', LYRA_SHOPS: '[{"shopId":"1","productionKey":"k"}]' }).stripe).toBeUndefined();
+  });
+
+  it('STRIPE_ENDPOINTS alone is enough in production: secrets for rotation, the order id paths, any source, 300 s', () => {
+    const config = loadConfig({ NODE_ENV: 'production', STRIPE_ENDPOINTS: endpoints([{ id: 'acct_1', secrets: ['whsec_new_0123456789', 'whsec_old_0123456789'] }, { id: 'shop-de', secrets: ['whsec_de_0123456789'], orderIdPath: 'metadata.cart' }]) });
+    expect(config.lyra).toBeUndefined();
+    expect(config.stripe).toEqual({
+      endpoints: [
+        { id: 'acct_1', secrets: ['whsec_new_0123456789', 'whsec_old_0123456789'], orderIdPaths: [['metadata', 'order_id'], ['client_reference_id']] },
+        { id: 'shop-de', secrets: ['whsec_de_0123456789'], orderIdPaths: [['metadata', 'cart']] },
+      ],
+      toleranceSeconds: 300,
+      allowedCidrs: ['0.0.0.0/0', '::/0'],
+    });
+  });
+
+  it.each([
+    [{ STRIPE_ENDPOINTS: 'x' }, 'STRIPE_ENDPOINTS: is not valid JSON'],
+    [{ STRIPE_ENDPOINTS: '[]' }, 'STRIPE_ENDPOINTS: must be a non-empty JSON array of endpoints'],
+    [{ STRIPE_ENDPOINTS: endpoints([{ id: 'a b', secrets: ['whsec_0123456789'] }]) }, 'STRIPE_ENDPOINTS: entry 0: id must name the endpoint'],
+    [{ STRIPE_ENDPOINTS: endpoints([{ id: 'a', secrets: [] }]) }, 'STRIPE_ENDPOINTS: endpoint a: secrets must list its whsec_ signing secret(s)'],
+    [{ STRIPE_ENDPOINTS: endpoints([{ id: 'a', secrets: ['sk_live_123456789'] }]) }, 'STRIPE_ENDPOINTS: endpoint a: every secret must be a whsec_ signing secret without spaces'],
+    [{ STRIPE_ENDPOINTS: endpoints([{ id: 'a', secrets: ['whsec_0123456789'], orderIdPath: 'metadata..x' }]) }, 'STRIPE_ENDPOINTS: endpoint a: orderIdPath must be a dotted path'],
+    [{ STRIPE_ENDPOINTS: endpoints([{ id: 'a', secrets: ['whsec_0123456789'], secret: 'x' }]) }, 'STRIPE_ENDPOINTS: entry 0 has unknown field(s) secret'],
+    [{ STRIPE_ENDPOINTS: endpoints([{ id: 'a', secrets: ['whsec_0123456789'] }, { id: 'a', secrets: ['whsec_9876543210'] }]) }, 'STRIPE_ENDPOINTS: endpoint a appears twice'],
+    [{ STRIPE_TOLERANCE_SECONDS: '0' }, 'STRIPE_TOLERANCE_SECONDS: must be between 1 and 3600'],
+    [{ STRIPE_ALLOWED_CIDRS: 'stripe.com' }, 'STRIPE_ALLOWED_CIDRS'],
+  ])('%o → %s', (env, message) => {
+    expect(configError(env).message).toContain(message);
+  });
+});
+
 describe('TRUST_PROXY', () => {
   it('follows Express semantics', () => {
     expect(parseTrustProxy(undefined)).toBe(false);

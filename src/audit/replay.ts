@@ -13,6 +13,8 @@ export interface StoredCall {
   content_type: string | null;
   raw_body: Uint8Array | null;
   raw_query: string | null;
+  signature_header: string | null;
+  received_at: Date;
 }
 
 export interface Replayer {
@@ -40,9 +42,10 @@ export async function replayCall(db: Kysely<Database>, providers: ReadonlyMap<Pr
   const provider = providers.get(call.provider as Provider);
   if (provider === undefined) throw conflict(`delivery ${call.id} is for provider ${call.provider}, which this service does not receive`);
   const body = Buffer.from(call.raw_body);
-  const delivery: DeliveryInput = { provider: provider.name, origin: 'replay', request_id: by.requestId, source_ip: by.sourceIp, content_type: call.content_type, raw_body: body, raw_query: call.raw_query };
+  const delivery: DeliveryInput = { provider: provider.name, origin: 'replay', request_id: by.requestId, source_ip: by.sourceIp, content_type: call.content_type, raw_body: body, raw_query: call.raw_query, signature_header: call.signature_header };
 
-  const result = provider.handle({ body, query: call.raw_query ?? '' });
+  // Verified as received: a signature timestamp is judged against the original call's time.
+  const result = provider.handle({ body, query: call.raw_query ?? '', signature: call.signature_header, receivedAt: call.received_at });
   if (!result.ok) {
     const { verdict, reason } = result.rejection;
     const reply = replyLine(verdict, reason);

@@ -8,6 +8,8 @@ import type { NormalizedNotification } from './notification';
  * notification is one notification. JSON array encoding keeps components unambiguous.
  */
 export function notificationDedupKey(n: NormalizedNotification): string {
+  // One event may carry several notifications (a charge's refunds): the transaction tells them apart.
+  if (n.eventId !== undefined) return JSON.stringify([n.provider, n.shopId, n.mode, 'event', n.eventId, n.transactionId]);
   const subject = n.transactionId !== null ? `tx:${n.transactionId}` : `order:${n.orderId}`;
   return JSON.stringify([n.provider, n.shopId, n.mode, subject, n.operation, n.statusRaw, n.sequenceNumber]);
 }

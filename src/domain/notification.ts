@@ -3,7 +3,7 @@
  * provider module knows a provider's field names; everything after normalization works on this.
  */
 
-export type Provider = 'lyra' | 'paybox';
+export type Provider = 'lyra' | 'paybox' | 'stripe';
 export type Mode = 'TEST' | 'PRODUCTION';
 export type Operation = 'debit' | 'refund' | 'verification' | 'unknown';
 
@@ -50,6 +50,16 @@ export interface NormalizedNotification {
    * an OPEN cycle means the buyer may still make another attempt.
    */
   failureIsFinal: boolean;
+  /**
+   * The provider's own id of the event, when it has one (Stripe `evt_…`): its redeliveries share
+   * it, and two events never do, so it is the notification's identity.
+   */
+  eventId?: string;
+  /**
+   * For a refund that does not name its order: the payment it refunds. The store finds the order
+   * through that payment's transaction.
+   */
+  paymentOf?: string | null;
 }
 
 export type OrderStatus = 'PENDING' | 'PAID' | 'FAILED' | 'CANCELLED' | 'REFUNDED';

@@ -8,7 +8,7 @@ import type { Allowlist } from '../lib/cidr';
 import { within } from '../lib/within';
 import type { ProviderRequest, ProviderResult } from '../providers/types';
 import { recordRejectedDelivery } from '../store/deliveries';
-import { DeadlineExceededError, ingestNotifications, type DeliveryInput, type IngestSummary } from '../store/ingest';
+import { DeadlineExceededError, ingestNotifications, OrderNotKnownError, type DeliveryInput, type IngestSummary } from '../store/ingest';
 import type { Database } from '../store/schema';
 import type { Metrics } from '../metrics';
 import type { RecordBudget } from './record-budget';
@@ -19,8 +19,12 @@ export interface IpnProvider {
   name: Provider;
   /** GET carries the notification in the query string (Paybox's default), POST in the body. */
   methods: readonly ('GET' | 'POST')[];
-  /** Whether a POST without Content-Type is read as a form (a platform that does not say). */
-  formWithoutContentType: boolean;
+  /** Media types of the body; the charset, when given, must be UTF-8. */
+  contentTypes: readonly string[];
+  /** Whether a POST without Content-Type is accepted (a platform that does not say). */
+  contentTypeOptional: boolean;
+  /** The header that carries the signature (lowercase), when the provider signs in a header. */
+  signatureHeader?: string;
   allowlist: Allowlist;
   handle(request: ProviderRequest): ProviderResult;
   /** The body sent for a reply line, when the platform wants another one (Paybox: an empty page on 2xx). */
@@ -37,7 +41,6 @@ export interface IpnDeps {
   recordBudget: RecordBudget;
 }
 
-const FORM_TYPE = 'application/x-www-form-urlencoded';
 
 interface Exchange {
   req: Request;
@@ -47,6 +50,7 @@ interface Exchange {
   signal: AbortSignal;
   log: Logger;
   delivery: DeliveryInput;
+  receivedAt: Date;
   finish(verdict: Verdict, detail?: string, reply?: string, context?: object): void;
 }
 
@@ -74,6 +78,7 @@ export function ipnHandler(provider: IpnProvider, deps: IpnDeps): RequestHandler
       deadline.abort();
       finish('unavailable', 'deadline reached');
     }, deps.deadlineMs);
+    const receivedAt = new Date();
     const delivery: DeliveryInput = {
       provider: provider.name,
       origin: 'http',
@@ -82,9 +87,10 @@ export function ipnHandler(provider: IpnProvider, deps: IpnDeps): RequestHandler
       content_type: req.headers['content-type']?.slice(0, 255) ?? null,
       raw_body: null,
       raw_query: null,
+      signature_header: null,
     };
     try {
-      await handleExchange({ req, res, provider, deps, signal: deadline.signal, log, delivery, finish });
+      await handleExchange({ req, res, provider, deps, signal: deadline.signal, log, delivery, receivedAt, finish });
     } catch (error) {
       // Never a 500 and never a crash: the platform retries a 503, and the retry is deduplicated.
       if (!(error instanceof DeadlineExceededError)) log.error({ err: error }, 'notification processing failed');
@@ -104,19 +110,44 @@ async function handleExchange(x: Exchange): Promise<void> {
   x.delivery.raw_query = query === '' ? null : query;
   let body: Buffer = EMPTY;
   if (x.req.method === 'POST') {
-    const mediaProblem = checkContentType(x.req.headers['content-type'], x.provider.formWithoutContentType);
+    const mediaProblem = checkContentType(x.req.headers['content-type'], x.provider);
     if (mediaProblem !== null) return reject(x, 'unsupported_media_type', mediaProblem);
     const read = await readBody(x);
     if (read === null) return;
     body = read;
   }
   x.delivery.raw_body = body;
+  const signature = x.provider.signatureHeader === undefined ? null : headerText(x.req.headers[x.provider.signatureHeader]);
+  x.delivery.signature_header = signature;
 
-  const result = x.provider.handle({ body, query });
+  const result = x.provider.handle({ body, query, signature, receivedAt: x.receivedAt });
   if (!result.ok) return reject(x, result.rejection.verdict, result.rejection.reason);
+  if (result.notifications.length === 0) return recordIgnored(x, result.ignored ?? 'nothing to apply');
 
-  const outcome = await ingestNotifications(x.deps.db, x.delivery, result.notifications, describeSummary, x.signal);
-  x.finish(outcome.outcome, undefined, outcome.reply, { deliveryId: outcome.deliveryId, notificationIds: outcome.notificationIds, orderId: outcome.orderId, orderStatus: outcome.orderStatus });
+  try {
+    const outcome = await ingestNotifications(x.deps.db, x.delivery, result.notifications, describeSummary, x.signal);
+    x.finish(outcome.outcome, undefined, outcome.reply, { deliveryId: outcome.deliveryId, notificationIds: outcome.notificationIds, orderId: outcome.orderId, orderStatus: outcome.orderStatus });
+  } catch (error) {
+    // A refund whose payment has not arrived yet (deliveries are unordered): the retry applies it.
+    if (error instanceof OrderNotKnownError) return reject(x, 'unavailable', error.message);
+    throw error;
+  }
+}
+
+function headerText(value: string | string[] | undefined): string | null {
+  if (value === undefined) return null;
+  return (Array.isArray(value) ? value.join(',') : value).slice(0, 2048);
+}
+
+/**
+ * An authentic call about nothing an order cares about: recorded, then answered 2xx, since a
+ * refusal would only make the platform retry it. The 2xx waits for the record.
+ */
+async function recordIgnored(x: Exchange, reason: string): Promise<void> {
+  const reply = replyLine('unknown_status', reason);
+  const deliveryId = await recordRejectedDelivery(x.deps.db, { ...x.delivery, verdict: 'unknown_status', reason, http_status: statusOf('unknown_status'), reply });
+  if (x.signal.aborted) return;
+  x.finish('unknown_status', undefined, reply, { deliveryId });
 }
 
 export function describeSummary(summary: IngestSummary): { httpStatus: number; reply: string } {
@@ -132,11 +163,12 @@ function rawQueryOf(url: string): string {
   return at < 0 ? '' : url.slice(at + 1);
 }
 
-function checkContentType(header: string | undefined, optional: boolean): string | null {
-  if (header === undefined) return optional ? null : `Content-Type missing, expected ${FORM_TYPE}`;
+function checkContentType(header: string | undefined, provider: IpnProvider): string | null {
+  const expected = provider.contentTypes.join(' or ');
+  if (header === undefined) return provider.contentTypeOptional ? null : `Content-Type missing, expected ${expected}`;
   try {
     const parsed = contentType.parse(header);
-    if (parsed.type !== FORM_TYPE) return `expected ${FORM_TYPE}`;
+    if (!provider.contentTypes.includes(parsed.type)) return `expected ${expected}`;
     const charset = parsed.parameters.charset?.toLowerCase();
     if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') return 'charset must be UTF-8';
     return null;

@@ -3,17 +3,19 @@ import type { Provider } from '../domain/notification';
 import { createAllowlist } from '../lib/cidr';
 import { handleLyraNotification } from '../providers/lyra';
 import { handlePayboxNotification } from '../providers/paybox';
+import { handleStripeNotification } from '../providers/stripe';
 import type { IpnProvider } from './ipn';
 
 /** Every provider the service receives, by name: the routes and the replay use the same ones. */
 export function createProviders(config: Config): Map<Provider, IpnProvider> {
   const providers = new Map<Provider, IpnProvider>();
-  const { lyra, paybox } = config;
+  const { lyra, paybox, stripe } = config;
   if (lyra !== undefined) {
     providers.set('lyra', {
       name: 'lyra',
       methods: ['POST'],
-      formWithoutContentType: false,
+      contentTypes: [FORM],
+      contentTypeOptional: false,
       allowlist: createAllowlist(lyra.allowedCidrs),
       handle: (request) => handleLyraNotification(request.body, lyra.shops),
     });
@@ -24,7 +26,8 @@ export function createProviders(config: Config): Map<Provider, IpnProvider> {
       name: 'paybox',
       // GET by default; POST with PBX_RUF1=POST, whose Content-Type is not documented.
       methods: ['GET', 'POST'],
-      formWithoutContentType: true,
+      contentTypes: [FORM],
+      contentTypeOptional: true,
       allowlist: createAllowlist(paybox.allowedCidrs),
       handle: (request) => handlePayboxNotification(request, receiver),
       // "Ne pas faire de redirection … doit générer une page vide": an empty page on success;
@@ -32,5 +35,19 @@ export function createProviders(config: Config): Map<Provider, IpnProvider> {
       replyBody: (status, line) => (status < 300 ? '' : line),
     });
   }
+  if (stripe !== undefined) {
+    const receiver = { endpoints: stripe.endpoints, toleranceSeconds: stripe.toleranceSeconds };
+    providers.set('stripe', {
+      name: 'stripe',
+      methods: ['POST'],
+      contentTypes: ['application/json'],
+      contentTypeOptional: false,
+      signatureHeader: 'stripe-signature',
+      allowlist: createAllowlist(stripe.allowedCidrs),
+      handle: (request) => handleStripeNotification(request, receiver),
+    });
+  }
   return providers;
 }
+
+const FORM = 'application/x-www-form-urlencoded';

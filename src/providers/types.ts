@@ -10,16 +10,21 @@ export interface Rejection {
 }
 
 export type ProviderResult =
-  | { ok: true; notifications: NormalizedNotification[] }
+  /** No notifications means an authentic call about nothing an order cares about: `ignored` says why. */
+  | { ok: true; notifications: NormalizedNotification[]; ignored?: string }
   | { ok: false; rejection: Rejection };
 
 export function reject(verdict: RejectionVerdict, reason: string): ProviderResult {
   return { ok: false, rejection: { verdict, reason } };
 }
 
-/** What a provider reads of a request: the exact body bytes and the raw URL query string. */
+/** What a provider reads of a request: the exact body bytes, the raw URL query string, its signature header. */
 export interface ProviderRequest {
   body: Uint8Array;
   /** After `?`, exactly as received (not decoded); empty when there is none. */
   query: string;
+  /** The provider's signature header (Stripe-Signature), when it signs in a header. */
+  signature: string | null;
+  /** When the call was received: signature timestamps are checked against it, on replay too. */
+  receivedAt: Date;
 }

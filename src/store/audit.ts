@@ -120,7 +120,7 @@ export async function listDeliveries(db: Kysely<Database>, filter: DeliveryFilte
 export type DeliveryRecord = Awaited<ReturnType<typeof listDeliveries>>['rows'][number];
 
 export function getDelivery(db: Kysely<Database>, id: number) {
-  return deliveriesWithKept(db).select(['d.raw_body', 'd.raw_query']).where('d.id', '=', id).executeTakeFirst();
+  return deliveriesWithKept(db).select(['d.raw_body', 'd.raw_query', 'd.signature_header']).where('d.id', '=', id).executeTakeFirst();
 }
 
 /** The calls that carried a notification, with what each did to it, oldest first. */

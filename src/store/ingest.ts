@@ -29,6 +29,32 @@ export class DeadlineExceededError extends Error {
   }
 }
 
+/** A refund whose payment this service has not recorded yet: nothing is written, the retry will apply it. */
+export class OrderNotKnownError extends Error {}
+
+/**
+ * Fills in the order of notifications that name only the payment they refund (Stripe refunds),
+ * from the transaction of that payment. Read before the write transaction: a payment's order
+ * never changes once recorded.
+ */
+async function withOrderIds(db: Kysely<Database>, notifications: readonly NormalizedNotification[]): Promise<readonly NormalizedNotification[]> {
+  const first = notifications[0] as NormalizedNotification;
+  if (first.orderId !== '') return notifications;
+  const payment = first.paymentOf;
+  if (payment === undefined || payment === null) throw new OrderNotKnownError('the notification names neither its order nor its payment');
+  const row = await db
+    .selectFrom('transactions as t')
+    .innerJoin('orders as o', 'o.id', 't.order_ref')
+    .select('o.order_id')
+    .where('t.provider', '=', first.provider)
+    .where('t.shop_id', '=', first.shopId)
+    .where('t.mode', '=', first.mode)
+    .where('t.transaction_id', '=', payment)
+    .executeTakeFirst();
+  if (row === undefined) throw new OrderNotKnownError(`the order of payment ${payment} is not known yet`);
+  return notifications.map((n) => (n.orderId === '' ? { ...n, orderId: row.order_id } : n));
+}
+
 interface Received {
   notification: NormalizedNotification;
   id: number;
@@ -48,13 +74,14 @@ export async function ingestNotifications(
   describe: (summary: IngestSummary) => IngestReply,
   signal?: AbortSignal,
 ): Promise<IngestSummary & IngestReply & { deliveryId: number }> {
-  const first = notifications[0];
-  if (first === undefined) throw new Error('a delivery carries at least one notification');
+  if (notifications[0] === undefined) throw new Error('a delivery carries at least one notification');
+  const resolved = await withOrderIds(db, notifications);
+  const first = resolved[0] as NormalizedNotification;
   const identity = orderIdentityOf(first);
   // Three statements between BEGIN and COMMIT: each round trip costs more than the SQL in it.
   return db.transaction().execute(async (trx) => {
     throwIfAborted(signal);
-    const { received, order } = await insertAndLockOrder(trx, identity, notifications);
+    const { received, order } = await insertAndLockOrder(trx, identity, resolved);
     const fresh = received.filter((r) => r.isNew);
     const decision = order === null ? null : await decide(trx, order, fresh);
     const summary = summarize(first.orderId, received, decision);

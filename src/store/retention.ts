@@ -21,7 +21,7 @@ export async function purgeRawBodies(db: Kysely<Database>, days: number, batch =
       .limit(batch)
       .forUpdate()
       .skipLocked();
-    const result = await db.updateTable('deliveries').set({ raw_body: null, raw_query: null }).where('id', 'in', due).executeTakeFirst();
+    const result = await db.updateTable('deliveries').set({ raw_body: null, raw_query: null, signature_header: null }).where('id', 'in', due).executeTakeFirst();
     const count = Number(result.numUpdatedRows);
     purged += count;
     if (count < batch) return purged;

@@ -28,6 +28,8 @@ export interface DeliveriesTable {
   raw_body: Uint8Array | null;
   /** The URL query string after `?`, exactly as received; null when empty or not kept. */
   raw_query: string | null;
+  /** The provider's signature header (Stripe-Signature), exactly as received. */
+  signature_header: string | null;
   verdict: string;
   reason: string | null;
   http_status: number;

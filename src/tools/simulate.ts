@@ -1,16 +1,18 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { DEMO_LYRA_SHOP, DEMO_PAYBOX_SITE } from '../config';
+import { DEMO_LYRA_SHOP, DEMO_PAYBOX_SITE, DEMO_STRIPE_ENDPOINT } from '../config';
 import type { LyraFormAlgorithm } from '../providers/lyra';
 import { lyraFormBody, lyraRestBody, type LyraNotificationOptions } from './lyra-notifications';
 import { DEFAULT_RETOUR, payboxMessage } from './paybox-notifications';
+import { stripeEventBody, stripeSignatureHeader } from './stripe-notifications';
 
 const USAGE = `Send a signed notification to a running receiver, as the platform would.
 
   npm run simulate -- --status AUTHORISED --order CMD-1 [options]        Lyra
   npm run simulate -- --provider paybox --error 00000 --order CMD-1       Paybox / Up2pay
+  npm run simulate -- --provider stripe --type payment_intent.succeeded --order CMD-1
 
-  --provider P        lyra (default) or paybox
+  --provider P        lyra (default), paybox or stripe
 
 Lyra:
   --url URL           receiver (default http://127.0.0.1:$PORT/ipn/lyra, PORT default 3000)
@@ -44,7 +46,20 @@ configuration trusts; set PAYBOX_PUBLIC_KEYS=keys/paybox/simulator-public.pem to
   --site SITE-RANG    the site URL parameter (default ${DEMO_PAYBOX_SITE.site}-${DEMO_PAYBOX_SITE.rang})
   --method GET|POST   GET (default, the query string) or POST (PBX_RUF1=POST, the body)
   --retour MAPPING    PBX_RETOUR (default ${DEFAULT_RETOUR})
-  --private-key FILE  PEM private key to sign with (default the simulator key)`;
+  --private-key FILE  PEM private key to sign with (default the simulator key)
+
+Stripe (signed with the demo endpoint's secret unless --secret is given):
+  --url URL           receiver (default http://127.0.0.1:$PORT/ipn/stripe)
+  --type TYPE         event type (default payment_intent.succeeded): payment_intent.payment_failed,
+                      payment_intent.canceled, refund.created, checkout.session.completed…
+  --order ID          metadata.order_id (client_reference_id for checkout sessions)
+  --amount CENTS      amount in minor units (default 4990)
+  --currency CODE     ISO 4217 (default EUR)
+  --payment-intent ID the PaymentIntent (default pi_3SimulatorPaymentIntent)
+  --charge ID         the charge of the attempt (payment_failed: one per attempt)
+  --refund ID         the refund id (refund.*)
+  --event ID          event id (default new): repeat one to imitate a redelivery
+  --secret SECRET     endpoint signing secret (default the demo's)`;
 
 async function run(): Promise<void> {
   const { values } = parseArgs({
@@ -76,6 +91,12 @@ async function run(): Promise<void> {
       method: { type: 'string', default: 'GET' },
       retour: { type: 'string', default: DEFAULT_RETOUR },
       'private-key': { type: 'string' },
+      type: { type: 'string', default: 'payment_intent.succeeded' },
+      'payment-intent': { type: 'string' },
+      charge: { type: 'string' },
+      refund: { type: 'string' },
+      event: { type: 'string' },
+      secret: { type: 'string', default: DEMO_STRIPE_ENDPOINT.secrets[0] },
     },
   });
   if (values.help) return console.log(USAGE);
@@ -84,7 +105,8 @@ async function run(): Promise<void> {
     process.exit(2);
   };
   if (values.provider === 'paybox') return sendPaybox(values, fail);
-  if (values.provider !== 'lyra') fail('--provider must be lyra or paybox');
+  if (values.provider === 'stripe') return sendStripe(values, fail);
+  if (values.provider !== 'lyra') fail('--provider must be lyra, paybox or stripe');
   if (values.format !== 'form' && values.format !== 'rest') fail('--format must be form or rest');
   if (values.mode !== 'TEST' && values.mode !== 'PRODUCTION') fail('--mode must be TEST or PRODUCTION');
   if (!['DEBIT', 'CREDIT', 'VERIFICATION'].includes(values.operation)) fail('--operation must be DEBIT, CREDIT or VERIFICATION');
@@ -171,6 +193,40 @@ async function sendPaybox(values: PayboxValues, fail: Fail): Promise<void> {
   const response = await send(url, init, fail);
   const text = await response.text();
   console.log(`paybox ${values.error} order ${values.order} -> HTTP ${response.status}  ${text === '' ? '(empty page)' : text}`);
+  if (!response.ok) process.exitCode = 1;
+}
+
+interface StripeValues {
+  url?: string;
+  type: string;
+  order: string;
+  amount: string;
+  currency: string;
+  'payment-intent'?: string;
+  charge?: string;
+  refund?: string;
+  event?: string;
+  secret: string;
+  verbose: boolean;
+}
+
+async function sendStripe(values: StripeValues, fail: Fail): Promise<void> {
+  if (!/^\d+$/.test(values.amount)) fail('--amount takes a whole number');
+  const body = stripeEventBody({
+    type: values.type,
+    orderId: values.order,
+    amount: Number(values.amount),
+    currency: values.currency,
+    ...(values['payment-intent'] !== undefined ? { paymentIntent: values['payment-intent'] } : {}),
+    ...(values.charge !== undefined ? { charge: values.charge } : {}),
+    ...(values.refund !== undefined ? { refund: values.refund } : {}),
+    ...(values.event !== undefined ? { id: values.event } : {}),
+  });
+  const url = values.url ?? `http://127.0.0.1:${process.env.PORT ?? '3000'}/ipn/stripe`;
+  const signature = stripeSignatureHeader(body, [values.secret]);
+  if (values.verbose) console.log(`POST ${url}\nStripe-Signature: ${signature}\n${body}\n`);
+  const response = await send(url, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8', 'stripe-signature': signature }, body }, fail);
+  console.log(`stripe ${values.type} order ${values.order} -> HTTP ${response.status}  ${await response.text()}`);
   if (!response.ok) process.exitCode = 1;
 }
 

@@ -20,7 +20,7 @@ describe('the running service (npm start, npm run simulate)', () => {
 
   it('starts with no configuration, accepts simulated notifications, stops on SIGTERM, restarts with its data', async () => {
     const port = await freePort();
-    const env = { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, NODE_ENV: 'development', LYRA_SHOPS: '', PAYBOX_SITES: '', DATABASE_URL: '' };
+    const env = { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, NODE_ENV: 'development', LYRA_SHOPS: '', PAYBOX_SITES: '', STRIPE_ENDPOINTS: '', DATABASE_URL: '' };
     const first = startService(env);
     await waitReady(port, first);
     expect(first.output()).toContain('DEMO CONFIGURATION');
@@ -39,6 +39,14 @@ describe('the running service (npm start, npm run simulate)', () => {
     const otherKey = join(mkdtempSync(join(tmpdir(), 'ipn-key-')), 'other.pem');
     writeFileSync(otherKey, generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
     expect(paybox('--call', '13', '--private-key', otherKey)).toContain('HTTP 401  KO-authentication failed: signature does not verify with the Paybox public key(s)');
+
+    // The demo's Stripe endpoint: a failed attempt, then the success, then a refund of part of it.
+    const stripe = (...args: string[]) => simulate(port, '--provider', 'stripe', '--order', 'E2E-S', '--payment-intent', 'pi_E2E', ...args);
+    expect(stripe('--type', 'payment_intent.payment_failed', '--charge', 'ch_1')).toContain('stripe payment_intent.payment_failed order E2E-S -> HTTP 200  OK-applied: order E2E-S: payment_intent.payment_failed, order stays PENDING');
+    expect(stripe('--event', 'evt_e2e_paid')).toContain('HTTP 200  OK-applied: order E2E-S: payment_intent.succeeded, order PAID');
+    expect(stripe('--event', 'evt_e2e_paid')).toContain('HTTP 200  OK-duplicate');
+    expect(stripe('--type', 'refund.created', '--amount', '1000', '--refund', 're_1')).toContain('HTTP 200  OK-applied: order E2E-S: refund.created, order stays PAID');
+    expect(stripe('--secret', 'whsec_notTheEndpointSecret')).toContain('HTTP 401  KO-authentication failed: no v1 signature matches the endpoint secret(s)');
 
     first.process.kill('SIGTERM');
     expect(await first.exited).toBe(0);

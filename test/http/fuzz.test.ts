@@ -6,6 +6,8 @@ import { openTestDatabase, type TestDatabase } from '../helpers/database';
 import { formBody, restBody } from '../helpers/lyra';
 import { getPaybox, PAYBOX_ENV, PAYBOX_IP, SITE_QUERY } from '../helpers/paybox';
 import { payboxMessage } from '../../src/tools/paybox-notifications';
+import { stripeEventBody, stripeSignatureHeader } from '../../src/tools/stripe-notifications';
+import { STRIPE_ENV, STRIPE_SECRET } from '../helpers/stripe';
 
 /**
  * The whole HTTP path fed arbitrary input: never a 500, never a crash, a reply per SPEC §2 (a
@@ -146,7 +148,15 @@ describe('Paybox', () => {
         if (res.status === 200) expect(res.text).toBe('');
         else expect(res.text).toMatch(/^KO-[^\n]{0,197}$/);
       }),
-      { numRuns: 300, examples: [[payboxMessage({ prefix: SITE_QUERY, orderId: 'FZ-P-OK', call: '1' }), undefined, true]] },
+      {
+        numRuns: 300,
+        // One input of each kind of answer: applied, malformed though signed, bad signature.
+        examples: [
+          [payboxMessage({ prefix: SITE_QUERY, orderId: 'FZ-P-OK', call: '1' }), undefined, true],
+          [payboxMessage({ prefix: SITE_QUERY, orderId: 'FZ-P-BAD', call: '2', error: '0' }), undefined, true],
+          [payboxMessage({ prefix: SITE_QUERY, orderId: 'FZ-P-SIG', call: '3' }).replace('Mt=4990', 'Mt=4991'), undefined, true],
+        ],
+      },
     );
     expect([...seen]).toEqual(expect.arrayContaining([200, 400, 401, 403]));
     await expectNothingHalfWritten();
@@ -173,3 +183,49 @@ async function expectNothingHalfWritten(): Promise<void> {
            (SELECT count(*)::int FROM orders o WHERE o.status = 'PAID' AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.aggregateid = o.provider || ':' || o.shop_id || ':' || o.mode || ':' || o.order_id)) AS without_event`.execute(database.db);
   expect(rows[0]).toEqual({ unlinked: 0, orphan: 0, without_event: 0 });
 }
+
+describe('Stripe', () => {
+  let stripe: TestApp;
+  beforeAll(() => {
+    stripe = createTestApp(database, { ...STRIPE_ENV, IPN_BODY_LIMIT_BYTES: '4096' });
+  });
+
+  /** Signed events, then damaged; arbitrary bytes; headers from nothing to well-formed but wrong. */
+  const signedOrDamaged = fc
+    .tuple(fc.integer({ min: 0, max: 1_000_000 }), fc.constantFrom('none', 'truncate', 'flip', 'header'), fc.nat())
+    .map(([n, how, position]): [Buffer, string | null] => {
+      const body = stripeEventBody({ type: 'payment_intent.succeeded', orderId: `FZ-S-${n}`, paymentIntent: `pi_fz_${n}` });
+      const header = stripeSignatureHeader(body, [STRIPE_SECRET]);
+      const at = position % body.length;
+      if (how === 'truncate') return [Buffer.from(body.slice(0, at)), header];
+      if (how === 'flip') return [Buffer.from(body.slice(0, at) + (body[at] === 'a' ? 'b' : 'a') + body.slice(at + 1)), header];
+      if (how === 'header') return [Buffer.from(body), header.slice(0, at % header.length)];
+      return [Buffer.from(body), header];
+    });
+  const anyCall = fc.oneof(signedOrDamaged, fc.tuple(anyBody, fc.option(fc.stringMatching(/^[\x20-\x7e]{0,200}$/), { nil: null })));
+
+  it('answers every body and signature header per SPEC §2 and never half-writes', async () => {
+    const seen = new Set<number>();
+    await fc.assert(
+      fc.asyncProperty(anyCall, fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', ''), async ([body, header], contentType) => {
+        let req = request(stripe.app).post('/ipn/stripe');
+        if (contentType !== '') req = req.set('Content-Type', contentType);
+        if (header !== null) req = req.set('Stripe-Signature', header);
+        const res = await req.serialize((bytes: Buffer) => bytes as unknown as string).send(body);
+        seen.add(res.status);
+        expect(SPEC_STATUSES.has(res.status)).toBe(true);
+        expect(res.text).toMatch(/^(OK|KO)-[^\n]*$/);
+        expect(Buffer.byteLength(res.text)).toBeLessThanOrEqual(200);
+      }),
+      {
+        numRuns: 300,
+        examples: [
+          [[Buffer.from('{"signed":"but not an event"}'), stripeSignatureHeader('{"signed":"but not an event"}', [STRIPE_SECRET])], 'application/json'],
+          [[Buffer.from('{}'), 't=1,v1=00'], 'application/json'],
+        ],
+      },
+    );
+    expect([...seen]).toEqual(expect.arrayContaining([200, 400, 401, 415]));
+    await expectNothingHalfWritten();
+  }, 120_000);
+});

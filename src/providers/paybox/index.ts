@@ -21,7 +21,7 @@ export const SITE_PARAMETER = 'site';
  * A Paybox / Up2pay IPN: the returned variables arrive in the query string (GET, the default) or
  * in the body (`PBX_RUF1=POST`). Verified over the exact bytes received, then normalized.
  */
-export function handlePayboxNotification(request: ProviderRequest, receiver: PayboxReceiver, crypto?: PayboxCryptoProvider): ProviderResult {
+export function handlePayboxNotification(request: Pick<ProviderRequest, 'body' | 'query'>, receiver: PayboxReceiver, crypto?: PayboxCryptoProvider): ProviderResult {
   const fromBody = request.body.length > 0;
   // latin1 maps bytes to code units one to one, so the signed bytes are recovered exactly.
   const raw = fromBody ? Buffer.from(request.body).toString('latin1') : request.query;
