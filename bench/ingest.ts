@@ -25,6 +25,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '32' },
     rounds: { type: 'string', default: '2' },
     stored: { type: 'string', default: '1000000' },
+    'flood-connections': { type: 'string', default: '16' },
     'no-embedded': { type: 'boolean', default: false },
   },
 });
@@ -32,6 +33,9 @@ const DURATION = Number(values.duration);
 const CONNECTIONS = Number(values.connections);
 const ROUNDS = Number(values.rounds);
 const STORED = Number(values.stored);
+const FLOOD_CONNECTIONS = Number(values['flood-connections']);
+/** A scanner's address: not allowed, so every call of the flood is refused with 403. */
+const FLOOD_SOURCE = '203.0.113.77';
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SHOP = { shopId: '70000001', algorithm: 'HMAC-SHA-256', testKey: 'bench-key-4f1c9a7e2b', testPassword: 'testpassword_bench' };
 
@@ -101,7 +105,8 @@ async function startService(env: Record<string, string>): Promise<Running> {
   // TypeScript loader of `npm start` holds about 50 MB of its own.
   const child = spawn(process.execPath, ['dist/src/main.js'], {
     cwd: root,
-    env: { ...process.env, NODE_OPTIONS: '', NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', LYRA_SHOPS: JSON.stringify([SHOP]), LYRA_ALLOWED_CIDRS: '127.0.0.1/32', ...env },
+    // Loopback is a trusted proxy, so the flood can claim its own address in X-Forwarded-For.
+    env: { ...process.env, NODE_OPTIONS: '', NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', LYRA_SHOPS: JSON.stringify([SHOP]), LYRA_ALLOWED_CIDRS: '127.0.0.1/32', TRUST_PROXY: 'loopback', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let output = '';
@@ -132,6 +137,33 @@ function peakRssMb(child: ChildProcess): number {
 const fmt = (f: Figures) =>
   `${f.label.padEnd(28)} ${f.rps.toFixed(0).padStart(6)} req/s   p50 ${String(f.p50).padStart(4)} ms   p99 ${String(f.p99).padStart(4)} ms   max ${String(f.max).padStart(5)} ms   2xx ${f.ok}   non-2xx ${f.non2xx}   errors ${f.errors}`;
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/**
+ * The service's own load again, while a disallowed address floods the same route: how much the
+ * flood slows allowed notifications, and how many of its calls reach the audit table (a budget
+ * per source and minute, the rest only counted in metrics).
+ */
+async function underFlood(port: number, databaseUrl: string, plainRps: number): Promise<Figures> {
+  const flood = autocannon({
+    url: `http://127.0.0.1:${port}/ipn/lyra`,
+    connections: FLOOD_CONNECTIONS,
+    duration: DURATION,
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': FLOOD_SOURCE },
+    body: nextBody(),
+  });
+  const [allowed, flooding] = await Promise.all([load(`service under a ${FLOOD_CONNECTIONS}-connection flood`, port), flood]);
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  const recorded = (await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM deliveries WHERE source_ip = $1`, [FLOOD_SOURCE])).rows[0]?.n ?? 0;
+  await client.end();
+  console.log(fmt(allowed));
+  console.log(
+    `flood: ${flooding.requests.total} calls from ${FLOOD_SOURCE} (${flooding.requests.average.toFixed(0)}/s, ${flooding.non2xx} refused), ${recorded} recorded; allowed throughput under flood / without: ${(allowed.rps / plainRps).toFixed(2)}`,
+  );
+  if (allowed.non2xx > 0 || flooding.non2xx !== flooding.requests.total) process.exitCode = 1;
+  return allowed;
+}
 
 /** Seeds `count` rows into every table the ingest writes, in a few SQL statements. */
 async function seedStored(url: string, count: number): Promise<void> {
@@ -183,6 +215,7 @@ async function main(): Promise<void> {
   const results: Figures[] = [];
   const serviceRuns: Figures[] = [];
   const baselineRuns: Figures[] = [];
+  const floodRuns: Figures[] = [];
   let peak = 0;
   try {
     console.log(`ingest benchmark: ${CONNECTIONS} connections, ${DURATION} s per run, PostgreSQL at ${url.host}, node ${process.version}`);
@@ -197,13 +230,14 @@ async function main(): Promise<void> {
         console.log(fmt(a));
         console.log(fmt(b));
       }
+      if (FLOOD_CONNECTIONS > 0) floodRuns.push(await underFlood(service.port, databaseUrl, mean(serviceRuns.map((f) => f.rps))));
       peak = peakRssMb(service.child);
     } finally {
       await service.stop();
       await baseline.stop();
     }
     const stored = await countStored(databaseUrl, '');
-    const okCount = serviceRuns.reduce((n, f) => n + f.ok, 0);
+    const okCount = [...serviceRuns, ...floodRuns].reduce((n, f) => n + f.ok, 0);
     const ratio = mean(serviceRuns.map((f) => f.rps)) / mean(baselineRuns.map((f) => f.rps));
     results.push(...serviceRuns, ...baselineRuns);
     console.log(`service/baseline throughput: ${ratio.toFixed(2)}   service peak RSS: ${peak.toFixed(0)} MB`);
