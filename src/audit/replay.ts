@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { Provider } from '../domain/notification';
 import { describeSummary, type IpnProvider } from '../http/ipn';
-import { replyLine, statusOf } from '../http/reply';
+import { replyLine, statusOf, type Verdict } from '../http/reply';
 import { recordRejectedDelivery } from '../store/deliveries';
-import { ingestNotifications, type DeliveryInput } from '../store/ingest';
+import { ingestNotifications, OrderNotKnownError, type DeliveryInput } from '../store/ingest';
 import type { Database } from '../store/schema';
 import { conflict } from './problem';
 
@@ -46,13 +46,21 @@ export async function replayCall(db: Kysely<Database>, providers: ReadonlyMap<Pr
 
   // Verified as received: a signature timestamp is judged against the original call's time.
   const result = provider.handle({ body, query: call.raw_query ?? '', signature: call.signature_header, receivedAt: call.received_at });
-  if (!result.ok) {
-    const { verdict, reason } = result.rejection;
+  // A call with nothing to apply is recorded with its verdict, as the route records it.
+  const recordOnly = async (verdict: Verdict, reason: string): Promise<ReplayResult> => {
     const reply = replyLine(verdict, reason);
     const deliveryId = await recordRejectedDelivery(db, { ...delivery, verdict, reason, http_status: statusOf(verdict), reply });
     return { deliveryId, verdict, httpStatus: statusOf(verdict), reply, notificationIds: [], orderId: null, orderStatus: null };
+  };
+  if (!result.ok) return recordOnly(result.rejection.verdict, result.rejection.reason);
+  if (result.notifications.length === 0) return recordOnly('unknown_status', result.ignored ?? 'nothing to apply');
+  let outcome;
+  try {
+    outcome = await ingestNotifications(db, delivery, result.notifications, describeSummary);
+  } catch (error) {
+    if (error instanceof OrderNotKnownError) return recordOnly('unavailable', error.message);
+    throw error;
   }
-  const outcome = await ingestNotifications(db, delivery, result.notifications, describeSummary);
   return {
     deliveryId: outcome.deliveryId,
     verdict: outcome.outcome,

@@ -41,17 +41,17 @@ export interface IpnDeps {
   recordBudget: RecordBudget;
 }
 
-
 interface Exchange {
   req: Request;
   res: Response;
   provider: IpnProvider;
   deps: IpnDeps;
   signal: AbortSignal;
-  log: Logger;
+  /** The request's logger, made on first use: a flood's calls past their budget never need one. */
+  log(): Logger;
   delivery: DeliveryInput;
   receivedAt: Date;
-  finish(verdict: Verdict, detail?: string, reply?: string, context?: object): void;
+  finish(verdict: Verdict, detail?: string, reply?: string, context?: object, quiet?: boolean): void;
 }
 
 /**
@@ -65,14 +65,15 @@ export function ipnHandler(provider: IpnProvider, deps: IpnDeps): RequestHandler
     const deadline = new AbortController();
     // The receiver routes run before pino-http (one line per call is enough): the request id is
     // bound here instead.
-    const log = deps.logger.child({ reqId: req.id });
-    const finish = (verdict: Verdict, detail?: string, reply = replyLine(verdict, detail), context: object = {}): void => {
+    let child: Logger | undefined;
+    const log = (): Logger => (child ??= deps.logger.child({ reqId: req.id }));
+    const finish = (verdict: Verdict, detail?: string, reply = replyLine(verdict, detail), context: object = {}, quiet = false): void => {
       if (res.headersSent) return;
       const status = statusOf(verdict);
       res.status(status).type('text/plain; charset=utf-8').send(provider.replyBody?.(status, reply) ?? reply);
       deps.metrics.ipnCalls.inc({ provider: provider.name, verdict, status });
       stopTimer();
-      log.info({ ...context, provider: provider.name, verdict, status, reply }, 'notification answered');
+      if (!quiet) log().info({ ...context, provider: provider.name, verdict, status, reply }, 'notification answered');
     };
     const timer = setTimeout(() => {
       deadline.abort();
@@ -93,7 +94,7 @@ export function ipnHandler(provider: IpnProvider, deps: IpnDeps): RequestHandler
       await handleExchange({ req, res, provider, deps, signal: deadline.signal, log, delivery, receivedAt, finish });
     } catch (error) {
       // Never a 500 and never a crash: the platform retries a 503, and the retry is deduplicated.
-      if (!(error instanceof DeadlineExceededError)) log.error({ err: error }, 'notification processing failed');
+      if (!(error instanceof DeadlineExceededError)) log().error({ err: error }, 'notification processing failed');
       finish('unavailable');
     } finally {
       clearTimeout(timer);
@@ -183,7 +184,7 @@ async function readBody(x: Exchange): Promise<Buffer | null> {
   } catch (error) {
     const type = (error as { type?: string }).type;
     if (type === 'entity.too.large') await reject(x, 'too_large', `limit is ${x.deps.bodyLimitBytes} bytes`);
-    else if (type === 'request.aborted') x.log.info('client aborted the request');
+    else if (type === 'request.aborted') x.log().info('client aborted the request');
     else await reject(x, 'malformed', 'body could not be read');
     return null;
   }
@@ -195,13 +196,14 @@ const REJECTION_RECORD_WAIT_MS = 250;
 async function reject(x: Exchange, verdict: Verdict, reason: string): Promise<void> {
   const reply = replyLine(verdict, reason);
   if (verdict === 'forbidden_source' && !x.deps.recordBudget.take(x.delivery.source_ip)) {
+    // Past its budget a flood is only counted: neither a record nor a log line per call.
     x.deps.metrics.ipnUnrecorded.inc({ provider: x.provider.name, verdict });
-    return x.finish(verdict, undefined, reply);
+    return x.finish(verdict, undefined, reply, {}, true);
   }
   // The rejection does not depend on the database: a slow or absent database must not turn a
   // 401 into a 503. The record still completes in the background when it can.
   const recorded = recordRejectedDelivery(x.deps.db, { ...x.delivery, verdict, reason, http_status: statusOf(verdict), reply }).catch((error: unknown) => {
-    x.log.warn({ err: error }, 'could not record rejected delivery');
+    x.log().warn({ err: error }, 'could not record rejected delivery');
   });
   await within(recorded, REJECTION_RECORD_WAIT_MS, () => undefined);
   x.finish(verdict, undefined, reply);

@@ -17,12 +17,16 @@ const deliveriesCount = async () => (await database.db.selectFrom('deliveries').
 describe('abuse', () => {
   it('a flood from a disallowed address is answered 403 but recorded only up to its budget, and counted', async () => {
     const { app, metrics } = createTestApp(database);
+    const logsBefore = capturedLogs.length;
     const replies = await Promise.all(
       Array.from({ length: 60 }, () => request(app).post('/ipn/lyra').set('X-Forwarded-For', '203.0.113.9').type('form').send('vads_site_id=1')),
     );
     expect(new Set(replies.map((r) => r.status))).toEqual(new Set([403]));
     expect(Number(await deliveriesCount())).toBe(20);
     expect(await metrics.registry.getSingleMetricAsString('ipn_calls_unrecorded_total')).toContain('ipn_calls_unrecorded_total{provider="lyra",verdict="forbidden_source"} 40');
+    // Nor does the log grow with the flood: a line per recorded call only.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(capturedLogs.slice(logsBefore).join('').split('203.0.113.9 is not allowed').length - 1).toBe(20);
     // The platform is not affected.
     await sendForm(app, { orderId: 'AFTER-FLOOD', status: 'AUTHORISED' }).expect(200);
   });

@@ -115,6 +115,17 @@ describe('Stripe webhooks over HTTP', () => {
     expect(await database.db.selectFrom('orders').select('id').execute()).toEqual([]);
   });
 
+  it('replays of an event about no order, and of a refund still without its payment, are recorded like the calls', async () => {
+    await postStripe(t.app, { type: 'customer.created', object: { id: 'cus_2', object: 'customer' } });
+    await postStripe(t.app, { type: 'refund.created', paymentIntent: 'pi_S14', refund: 're_14', amount: 100 });
+    const [ignored, early] = await deliveries();
+    const replay = (id: number | undefined) => request(t.app).post(`/api/v1/deliveries/${id}/replay`).set('Authorization', `Bearer ${AUDIT_TOKEN}`);
+    expect((await replay(ignored?.id)).body).toMatchObject({ verdict: 'unknown_status', httpStatus: 200, reply: 'OK-recorded, not applied: event type customer.created does not change an order' });
+    expect((await replay(early?.id)).body).toMatchObject({ verdict: 'unavailable', httpStatus: 503 });
+    await postStripe(t.app, { type: 'payment_intent.succeeded', orderId: 'S-14', paymentIntent: 'pi_S14', amount: 100 });
+    expect((await replay(early?.id)).body).toMatchObject({ verdict: 'applied', httpStatus: 200, orderId: 'S-14', orderStatus: 'REFUNDED' });
+  });
+
   it('a stored call replays later, its signature judged by the time it was received', async () => {
     const twoDaysAgo = Math.floor(Date.now() / 1000) - 2 * 86_400;
     const body = stripeEventBody({ type: 'payment_intent.succeeded', orderId: 'S-13', paymentIntent: 'pi_S13', created: twoDaysAgo });
