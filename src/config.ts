@@ -131,12 +131,34 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
-function parseShop(entry: unknown, index: number): LyraShop {
+type ConfigRecord = Record<string, unknown>;
+
+/**
+ * A JSON array of configuration entries (shops, sites, endpoints): each an object of known
+ * fields, parsed by `parse`, unique by `keyOf`. Every error names the variable and the entry.
+ */
+function parseEntries<T>(variable: string, raw: string, noun: string, fields: ReadonlySet<string>, parse: (record: ConfigRecord, index: number) => T, keyOf: (entry: T) => string): Map<string, T> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(variable, 'is not valid JSON');
+  }
+  if (!Array.isArray(parsed) || parsed.length === 0) throw new ConfigError(variable, `must be a non-empty JSON array of ${noun}s`);
+  const entries = new Map<string, T>();
+  parsed.forEach((entry: unknown, index) => {
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw new ConfigError(variable, `entry ${index} is not an object`);
+    const unknown = Object.keys(entry).filter((k) => !fields.has(k));
+    if (unknown.length > 0) throw new ConfigError(variable, `entry ${index} has unknown field(s) ${unknown.join(', ')}`);
+    const value = parse(entry as ConfigRecord, index);
+    if (entries.has(keyOf(value))) throw new ConfigError(variable, `${noun} ${keyOf(value)} appears twice`);
+    entries.set(keyOf(value), value);
+  });
+  return entries;
+}
+
+function parseShop(record: ConfigRecord, index: number): LyraShop {
   const where = `entry ${index}`;
-  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw new ConfigError('LYRA_SHOPS', `${where} is not an object`);
-  const record = entry as Record<string, unknown>;
-  const unknown = Object.keys(record).filter((k) => !SHOP_FIELDS.has(k));
-  if (unknown.length > 0) throw new ConfigError('LYRA_SHOPS', `${where} has unknown field(s) ${unknown.join(', ')}`);
   const shopId = typeof record.shopId === 'number' ? String(record.shopId) : record.shopId;
   if (typeof shopId !== 'string' || !/^[A-Za-z0-9_-]{1,32}$/.test(shopId)) throw new ConfigError('LYRA_SHOPS', `${where}: shopId is missing or invalid`);
   const algorithm = record.algorithm ?? 'HMAC-SHA-256';
@@ -155,32 +177,15 @@ function parseShop(entry: unknown, index: number): LyraShop {
 }
 
 export function parseLyraShops(raw: string): Map<string, LyraShop> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new ConfigError('LYRA_SHOPS', 'is not valid JSON');
-  }
-  if (!Array.isArray(parsed) || parsed.length === 0) throw new ConfigError('LYRA_SHOPS', 'must be a non-empty JSON array of shops');
-  const shops = new Map<string, LyraShop>();
-  parsed.forEach((entry, index) => {
-    const shop = parseShop(entry, index);
-    if (shops.has(shop.shopId)) throw new ConfigError('LYRA_SHOPS', `shop ${shop.shopId} appears twice`);
-    shops.set(shop.shopId, shop);
-  });
-  return shops;
+  return parseEntries('LYRA_SHOPS', raw, 'shop', SHOP_FIELDS, parseShop, (shop) => shop.shopId);
 }
 
 const PAYBOX_SITE_FIELDS = new Set(['site', 'rang', 'retour', 'mode', 'currency']);
 
-function payboxSite(entry: unknown, index: number): PayboxSite {
+function payboxSite(record: ConfigRecord, index: number): PayboxSite {
   const fail = (message: string): never => {
     throw new ConfigError('PAYBOX_SITES', message);
   };
-  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return fail(`entry ${index} is not an object`);
-  const record = entry as Record<string, unknown>;
-  const unknown = Object.keys(record).filter((k) => !PAYBOX_SITE_FIELDS.has(k));
-  if (unknown.length > 0) fail(`entry ${index} has unknown field(s) ${unknown.join(', ')}`);
   const asText = (value: unknown) => (typeof value === 'number' ? String(value) : value);
   const site = asText(record.site);
   const rang = asText(record.rang);
@@ -204,33 +209,16 @@ function payboxSite(entry: unknown, index: number): PayboxSite {
 }
 
 export function parsePayboxSites(raw: string): Map<string, PayboxSite> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new ConfigError('PAYBOX_SITES', 'is not valid JSON');
-  }
-  if (!Array.isArray(parsed) || parsed.length === 0) throw new ConfigError('PAYBOX_SITES', 'must be a non-empty JSON array of sites');
-  const sites = new Map<string, PayboxSite>();
-  parsed.forEach((entry, index) => {
-    const site = payboxSite(entry, index);
-    if (sites.has(site.id)) throw new ConfigError('PAYBOX_SITES', `site ${site.id} appears twice`);
-    sites.set(site.id, site);
-  });
-  return sites;
+  return parseEntries('PAYBOX_SITES', raw, 'site', PAYBOX_SITE_FIELDS, payboxSite, (site) => site.id);
 }
 
 const STRIPE_ENDPOINT_FIELDS = new Set(['id', 'secrets', 'orderIdPath']);
 const DEFAULT_ORDER_ID_PATHS = ['metadata.order_id', 'client_reference_id'];
 
-function stripeEndpoint(entry: unknown, index: number): StripeEndpoint {
+function stripeEndpoint(record: ConfigRecord, index: number): StripeEndpoint {
   const fail = (message: string): never => {
     throw new ConfigError('STRIPE_ENDPOINTS', message);
   };
-  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return fail(`entry ${index} is not an object`);
-  const record = entry as Record<string, unknown>;
-  const unknown = Object.keys(record).filter((k) => !STRIPE_ENDPOINT_FIELDS.has(k));
-  if (unknown.length > 0) fail(`entry ${index} has unknown field(s) ${unknown.join(', ')}`);
   const id = record.id;
   if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) return fail(`entry ${index}: id must name the endpoint (letters, digits, _ and -), e.g. your account id`);
   const secrets = record.secrets;
@@ -246,18 +234,7 @@ function stripeEndpoint(entry: unknown, index: number): StripeEndpoint {
 }
 
 export function parseStripeEndpoints(raw: string): StripeEndpoint[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new ConfigError('STRIPE_ENDPOINTS', 'is not valid JSON');
-  }
-  if (!Array.isArray(parsed) || parsed.length === 0) throw new ConfigError('STRIPE_ENDPOINTS', 'must be a non-empty JSON array of endpoints');
-  const endpoints = parsed.map(stripeEndpoint);
-  const ids = endpoints.map((e) => e.id);
-  const twice = ids.find((id, i) => ids.indexOf(id) !== i);
-  if (twice !== undefined) throw new ConfigError('STRIPE_ENDPOINTS', `endpoint ${twice} appears twice`);
-  return endpoints;
+  return [...parseEntries('STRIPE_ENDPOINTS', raw, 'endpoint', STRIPE_ENDPOINT_FIELDS, stripeEndpoint, (endpoint) => endpoint.id).values()];
 }
 
 /** Stripe when STRIPE_ENDPOINTS is set, or a demo endpoint with a published secret in development. */
