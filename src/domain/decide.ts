@@ -123,7 +123,7 @@ export function decideNotification(snapshot: OrderSnapshot, n: NormalizedNotific
   const previous = snapshot.transactions.find((t) => t.transactionId === n.transactionId);
   if (previous !== undefined) {
     if (previous.statusRaw === n.statusRaw) return unchanged(snapshot, 'duplicate', `transaction already ${n.statusRaw}`);
-    if (!canTransition(previous.status, n.status)) {
+    if (!canTransition(previous.status, n.status, n.operation)) {
       return unchanged(snapshot, 'stale', `${n.statusRaw} is stale after ${previous.statusRaw}`);
     }
   }

@@ -1,4 +1,4 @@
-import type { TransactionStatus } from './notification';
+import type { Operation, TransactionStatus } from './notification';
 
 /**
  * Which transaction status may follow which. Built from the Lyra status reference
@@ -25,8 +25,17 @@ const NEXT: Readonly<Record<TransactionStatus, readonly TransactionStatus[]>> = 
   unknown: [],
 };
 
-export function canTransition(from: TransactionStatus, to: TransactionStatus): boolean {
-  return NEXT[from].includes(to);
+/**
+ * A refund that succeeded may still fail afterwards: the card issuer can reject it days later
+ * (Stripe sends `refund.failed` with a `failure_balance_transaction` reversing it). The money did
+ * not reach the buyer, so the failure is applied and the order counts the refund no more.
+ */
+const REFUND_NEXT: Partial<Record<TransactionStatus, readonly TransactionStatus[]>> = {
+  captured: ['refused'],
+};
+
+export function canTransition(from: TransactionStatus, to: TransactionStatus, operation: Operation = 'debit'): boolean {
+  return NEXT[from].includes(to) || (operation === 'refund' && (REFUND_NEXT[from]?.includes(to) ?? false));
 }
 
 export function isSuccess(status: TransactionStatus): boolean {

@@ -28,6 +28,12 @@ describe('transaction transition table', () => {
     }
   });
 
+  it('a refund may also fail after it succeeded, and only a refund', () => {
+    const refund = pairs.filter(([from, to]) => canTransition(from, to, 'refund') && !canTransition(from, to)).map(([from, to]) => `${from}->${to}`);
+    expect(refund).toEqual(['captured->refused']);
+    expect(canTransition('captured', 'refused', 'debit')).toBe(false);
+  });
+
   it('never moves into unknown', () => {
     expect(TRANSACTION_STATUSES.filter((from) => canTransition(from, 'unknown'))).toEqual([]);
   });

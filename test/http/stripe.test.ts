@@ -62,6 +62,16 @@ describe('Stripe webhooks over HTTP', () => {
     expect(await eventTypes('S-5')).toEqual(['order.paid', 'order.partially_refunded', 'order.refunded']);
   });
 
+  it('a refund that fails after it succeeded is no longer counted: the order is PAID again', async () => {
+    await postStripe(t.app, { type: 'payment_intent.succeeded', orderId: 'S-15', paymentIntent: 'pi_S15', amount: 800 });
+    await postStripe(t.app, { type: 'refund.created', paymentIntent: 'pi_S15', refund: 're_15', amount: 800 });
+    expect((await order('S-15')).status).toBe('REFUNDED');
+    const failed = await postStripe(t.app, { type: 'refund.failed', paymentIntent: 'pi_S15', refund: 're_15', amount: 800, refundStatus: 'failed' });
+    expect(failed.text).toBe('OK-applied: order S-15: refund.failed, order PAID');
+    expect(await order('S-15')).toMatchObject({ status: 'PAID', refunded_amount: 0 });
+    expect(await eventTypes('S-15')).toEqual(['order.paid', 'order.refunded', 'order.paid']);
+  });
+
   it('a refund before its payment is 503 and recorded; once the payment is in, the retry applies it', async () => {
     const refund = stripeEventBody({ type: 'refund.created', paymentIntent: 'pi_S6', refund: 're_6', amount: 100 });
     const early = await postStripe(t.app, refund);
