@@ -73,6 +73,8 @@ export interface PayboxConfig {
 export interface StripeConfig {
   endpoints: StripeEndpoint[];
   toleranceSeconds: number;
+  /** Events embed whole objects (an invoice with its lines): far larger than a payment form. */
+  bodyLimitBytes: number;
   allowedCidrs: string[];
 }
 
@@ -242,9 +244,11 @@ function stripe(env: Env, demo: boolean): StripeConfig | undefined {
   const raw = text(env, 'STRIPE_ENDPOINTS');
   const toleranceSeconds = integer(env, 'STRIPE_TOLERANCE_SECONDS', 300, 1, 3600);
   const allowedCidrs = cidrs(env, 'STRIPE_ALLOWED_CIDRS', ANY_SOURCE_CIDRS);
-  if (raw !== undefined) return { endpoints: parseStripeEndpoints(raw), toleranceSeconds, allowedCidrs };
+  const bodyLimitBytes = integer(env, 'STRIPE_BODY_LIMIT_BYTES', 1024 * 1024, 1024, 16 * 1024 * 1024);
+  const settings = { toleranceSeconds, allowedCidrs, bodyLimitBytes };
+  if (raw !== undefined) return { endpoints: parseStripeEndpoints(raw), ...settings };
   if (!demo) return undefined;
-  return { endpoints: parseStripeEndpoints(JSON.stringify([DEMO_STRIPE_ENDPOINT])), toleranceSeconds, allowedCidrs };
+  return { endpoints: parseStripeEndpoints(JSON.stringify([DEMO_STRIPE_ENDPOINT])), ...settings };
 }
 
 const PEM_BLOCK = /-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g;

@@ -156,6 +156,7 @@ describe('Stripe configuration', () => {
       ],
       toleranceSeconds: 300,
       allowedCidrs: ['0.0.0.0/0', '::/0'],
+      bodyLimitBytes: 1_048_576,
     });
   });
 
@@ -169,6 +170,7 @@ describe('Stripe configuration', () => {
     [{ STRIPE_ENDPOINTS: endpoints([{ id: 'a', secrets: ['whsec_0123456789'], secret: 'x' }]) }, 'STRIPE_ENDPOINTS: entry 0 has unknown field(s) secret'],
     [{ STRIPE_ENDPOINTS: endpoints([{ id: 'a', secrets: ['whsec_0123456789'] }, { id: 'a', secrets: ['whsec_9876543210'] }]) }, 'STRIPE_ENDPOINTS: endpoint a appears twice'],
     [{ STRIPE_TOLERANCE_SECONDS: '0' }, 'STRIPE_TOLERANCE_SECONDS: must be between 1 and 3600'],
+    [{ STRIPE_BODY_LIMIT_BYTES: '100' }, 'STRIPE_BODY_LIMIT_BYTES: must be between 1024 and 16777216'],
     [{ STRIPE_ALLOWED_CIDRS: 'stripe.com' }, 'STRIPE_ALLOWED_CIDRS'],
   ])('%o → %s', (env, message) => {
     expect(configError(env).message).toContain(message);

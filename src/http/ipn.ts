@@ -25,6 +25,8 @@ export interface IpnProvider {
   contentTypeOptional: boolean;
   /** The header that carries the signature (lowercase), when the provider signs in a header. */
   signatureHeader?: string;
+  /** Largest body, when the provider needs another limit than IPN_BODY_LIMIT_BYTES. */
+  bodyLimitBytes?: number;
   allowlist: Allowlist;
   handle(request: ProviderRequest): ProviderResult;
   /** The body sent for a reply line, when the platform wants another one (Paybox: an empty page on 2xx). */
@@ -158,6 +160,8 @@ export function describeSummary(summary: IngestSummary): { httpStatus: number; r
 
 const EMPTY = Buffer.alloc(0);
 
+const bodyLimit = (x: Exchange): number => x.provider.bodyLimitBytes ?? x.deps.bodyLimitBytes;
+
 /** The query string exactly as it came on the request line, never decoded. */
 function rawQueryOf(url: string): string {
   const at = url.indexOf('?');
@@ -180,10 +184,10 @@ function checkContentType(header: string | undefined, provider: IpnProvider): st
 
 async function readBody(x: Exchange): Promise<Buffer | null> {
   try {
-    return await getRawBody(x.req, { limit: x.deps.bodyLimitBytes, length: x.req.headers['content-length'] });
+    return await getRawBody(x.req, { limit: bodyLimit(x), length: x.req.headers['content-length'] });
   } catch (error) {
     const type = (error as { type?: string }).type;
-    if (type === 'entity.too.large') await reject(x, 'too_large', `limit is ${x.deps.bodyLimitBytes} bytes`);
+    if (type === 'entity.too.large') await reject(x, 'too_large', `limit is ${bodyLimit(x)} bytes`);
     else if (type === 'request.aborted') x.log().info('client aborted the request');
     else await reject(x, 'malformed', 'body could not be read');
     return null;

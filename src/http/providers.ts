@@ -43,6 +43,7 @@ export function createProviders(config: Config): Map<Provider, IpnProvider> {
       contentTypes: ['application/json'],
       contentTypeOptional: false,
       signatureHeader: 'stripe-signature',
+      bodyLimitBytes: stripe.bodyLimitBytes,
       allowlist: createAllowlist(stripe.allowedCidrs),
       handle: (request) => handleStripeNotification(request, receiver),
     });

@@ -23,6 +23,8 @@ export interface StripeEventOptions {
   paymentStatus?: string;
   /** Replaces the event's data.object entirely. */
   object?: Record<string, unknown>;
+  /** Connect: the connected account the event happened on. */
+  account?: string;
 }
 
 function objectOf(o: StripeEventOptions): Record<string, unknown> {
@@ -56,6 +58,7 @@ export function stripeEventBody(o: StripeEventOptions): string {
     {
       id: o.id ?? `evt_${randomBytes(12).toString('hex')}`,
       object: 'event',
+      ...(o.account === undefined ? {} : { account: o.account }),
       api_version: '2025-09-30.clover',
       created: o.created ?? Math.floor(Date.now() / 1000),
       livemode: o.livemode ?? false,

@@ -72,6 +72,25 @@ describe('Stripe webhooks over HTTP', () => {
     expect(await eventTypes('S-15')).toEqual(['order.paid', 'order.refunded', 'order.paid']);
   });
 
+  it('Connect: each connected account is a shop of its own, even with the same order id', async () => {
+    await postStripe(t.app, { type: 'payment_intent.succeeded', orderId: 'S-16', paymentIntent: 'pi_S16a', account: 'acct_1ConnectedA' });
+    await postStripe(t.app, { type: 'payment_intent.payment_failed', orderId: 'S-16', paymentIntent: 'pi_S16b', charge: 'ch_b', account: 'acct_1ConnectedB' });
+    const orders = await database.db.selectFrom('orders').select(['shop_id', 'status']).where('order_id', '=', 'S-16').orderBy('shop_id').execute();
+    expect(orders).toEqual([
+      { shop_id: 'acct_1ConnectedA', status: 'PAID' },
+      { shop_id: 'acct_1ConnectedB', status: 'PENDING' },
+    ]);
+  });
+
+  it('a large event (an invoice with its lines) fits under STRIPE_BODY_LIMIT_BYTES, not the form limit', async () => {
+    const lines = Array.from({ length: 400 }, (_, i) => ({ id: `il_${i}`, description: 'x'.repeat(400), amount: 10 }));
+    const big = await postStripe(t.app, { type: 'invoice.paid', object: { id: 'in_1', object: 'invoice', lines: { data: lines } } });
+    expect(big.status).toBe(200);
+    expect(big.text).toBe('OK-recorded, not applied: event type invoice.paid does not change an order');
+    const tooBig = await postStripe(t.app, { type: 'invoice.paid', object: { id: 'in_2', object: 'invoice', blob: 'x'.repeat(1024 * 1024) } });
+    expect(tooBig.status).toBe(413);
+  });
+
   it('a refund before its payment is 503 and recorded; once the payment is in, the retry applies it', async () => {
     const refund = stripeEventBody({ type: 'refund.created', paymentIntent: 'pi_S6', refund: 're_6', amount: 100 });
     const early = await postStripe(t.app, refund);

@@ -14,6 +14,8 @@ export interface StripeEvent {
   id: string;
   type: string;
   livemode: boolean;
+  /** Connect: the connected account the event happened on. */
+  account: string | null;
   created: number | null;
   object: Record<string, unknown>;
 }
@@ -28,12 +30,13 @@ const isObject = (value: unknown): value is JsonObject => typeof value === 'obje
 /** The envelope every Stripe event has; anything else is not a Stripe event. */
 export function parseStripeEvent(json: unknown): StripeEvent {
   if (!isObject(json) || json.object !== 'event') throw new FieldError('not a Stripe event (object must be "event")');
-  const { id, type, livemode, created, data } = json;
+  const { id, type, livemode, created, data, account } = json;
   if (typeof id !== 'string' || !/^evt_[A-Za-z0-9_]{1,250}$/.test(id)) throw new FieldError('id is not an event id (evt_…)');
   if (typeof type !== 'string' || type.length > 64) throw new FieldError('type is missing');
   if (typeof livemode !== 'boolean') throw new FieldError('livemode is missing');
   if (!isObject(data) || !isObject(data.object)) throw new FieldError('data.object is missing');
-  return { id, type, livemode, created: typeof created === 'number' ? created : null, object: data.object };
+  if (account !== undefined && account !== null && (typeof account !== 'string' || !/^acct_[A-Za-z0-9]{1,64}$/.test(account))) throw new FieldError('account is not an account id (acct_…)');
+  return { id, type, livemode, account: typeof account === 'string' ? account : null, created: typeof created === 'number' ? created : null, object: data.object };
 }
 
 function text(object: JsonObject, name: string, max = 255): string | null {
@@ -177,7 +180,9 @@ export function normalizeStripeEvent(event: StripeEvent, endpoint: StripeEndpoin
   const base = {
     provider: 'stripe' as const,
     format: 'event',
-    shopId: endpoint.id,
+    // A Connect platform's endpoint receives the events of every connected account: each is a shop
+    // of its own, so two accounts' orders never mix even with the same order id.
+    shopId: event.account ?? endpoint.id,
     mode,
     statusRaw: event.type,
     operationRaw: null,
