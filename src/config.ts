@@ -8,6 +8,7 @@ import type { LyraFormAlgorithm, LyraShop, LyraShops } from './providers/lyra';
 import { parsePayboxPublicKeys, parsePayboxReturn, PayboxConfigError, SITE_PARAMETER, type PayboxSite } from './providers/paybox';
 import { PAYBOX_PLATFORM_PUBLIC_KEY } from './providers/paybox/platform-key';
 import type { StripeEndpoint } from './providers/stripe';
+import type { PaylineMerchant } from './outbound/payline-api';
 
 export class ConfigError extends Error {
   constructor(
@@ -48,6 +49,8 @@ export interface Config {
   paybox: PayboxConfig | undefined;
   /** Unset: no `/ipn/stripe` route. */
   stripe: StripeConfig | undefined;
+  /** Unset: no `/ipn/payline` route. */
+  payline: PaylineConfig | undefined;
   trustProxy: TrustProxy;
   ipnDeadlineMs: number;
   ipnBodyLimitBytes: number;
@@ -75,6 +78,13 @@ export interface StripeConfig {
   toleranceSeconds: number;
   /** Events embed whole objects (an invoice with its lines): far larger than a payment form. */
   bodyLimitBytes: number;
+  allowedCidrs: string[];
+}
+
+export interface PaylineConfig {
+  merchants: PaylineMerchant[];
+  /** Time allowed to connect to one endpoint before the next is tried. */
+  connectTimeoutMs: number;
   allowedCidrs: string[];
 }
 
@@ -251,6 +261,63 @@ function stripe(env: Env, demo: boolean): StripeConfig | undefined {
   return { endpoints: parseStripeEndpoints(JSON.stringify([DEMO_STRIPE_ENDPOINT])), ...settings };
 }
 
+/** Payline's endpoint directory and default endpoint per environment (research/psps.md §2.3). */
+export const PAYLINE_ENVIRONMENTS = {
+  homologation: { directory: 'https://homologation-payment.payline.com/services/servicesendpoints/SOAP/', default: 'https://homologation.payline.com/V4/services/' },
+  production: { directory: 'https://payment.payline.com/services/servicesendpoints/SOAP/', default: 'https://services.payline.com/V4/services/' },
+} as const;
+
+/** The demo merchant talks to the fake Payline that `npm run simulate -- --provider payline` starts on this port. */
+export const DEMO_PAYLINE_PORT = 3901;
+export const DEMO_PAYLINE_MERCHANT = {
+  merchantId: 'demo',
+  accessKey: 'demo-access-key',
+  environment: 'homologation',
+  directoryUrl: `http://127.0.0.1:${DEMO_PAYLINE_PORT}/services/servicesendpoints/SOAP/demo`,
+  defaultUrl: `http://127.0.0.1:${DEMO_PAYLINE_PORT}/a/V4/services/`,
+  contracts: [] as string[],
+} as const;
+
+const PAYLINE_MERCHANT_FIELDS = new Set(['merchantId', 'accessKey', 'environment', 'contracts', 'directoryUrl', 'defaultUrl']);
+
+function httpUrl(value: unknown, fail: (message: string) => never, what: string): string {
+  if (typeof value !== 'string' || !/^https?:\/\/\S+$/.test(value)) return fail(`${what} must be an http(s) URL`);
+  return value;
+}
+
+function paylineMerchant(record: ConfigRecord, index: number): PaylineMerchant {
+  const fail = (message: string): never => {
+    throw new ConfigError('PAYLINE_MERCHANTS', message);
+  };
+  const merchantId = typeof record.merchantId === 'number' ? String(record.merchantId) : record.merchantId;
+  if (typeof merchantId !== 'string' || !/^[A-Za-z0-9_-]{1,32}$/.test(merchantId)) return fail(`entry ${index}: merchantId must be your Payline merchant id`);
+  if (typeof record.accessKey !== 'string' || record.accessKey.trim() === '') return fail(`merchant ${merchantId}: accessKey must be the access key of the administration centre`);
+  const environment = record.environment ?? 'production';
+  if (environment !== 'homologation' && environment !== 'production') return fail(`merchant ${merchantId}: environment must be homologation or production`);
+  if (record.contracts !== undefined && (!Array.isArray(record.contracts) || !record.contracts.every((c) => typeof c === 'string'))) fail(`merchant ${merchantId}: contracts must be a list of contract numbers`);
+  const urls = PAYLINE_ENVIRONMENTS[environment];
+  return {
+    merchantId,
+    accessKey: record.accessKey.trim(),
+    environment,
+    directoryUrl: record.directoryUrl === undefined ? `${urls.directory}${merchantId}` : httpUrl(record.directoryUrl, fail, `merchant ${merchantId}: directoryUrl`),
+    defaultUrl: record.defaultUrl === undefined ? urls.default : httpUrl(record.defaultUrl, fail, `merchant ${merchantId}: defaultUrl`),
+    contracts: (record.contracts as string[] | undefined) ?? [],
+  };
+}
+
+export function parsePaylineMerchants(raw: string): PaylineMerchant[] {
+  return [...parseEntries('PAYLINE_MERCHANTS', raw, 'merchant', PAYLINE_MERCHANT_FIELDS, paylineMerchant, (merchant) => merchant.merchantId).values()];
+}
+
+/** Payline when PAYLINE_MERCHANTS is set, or a demo merchant served by the simulator's fake Payline. */
+function payline(env: Env, demo: boolean): PaylineConfig | undefined {
+  const raw = text(env, 'PAYLINE_MERCHANTS');
+  const settings = { connectTimeoutMs: integer(env, 'PAYLINE_CONNECT_TIMEOUT_MS', 1500, 50, 10_000), allowedCidrs: cidrs(env, 'PAYLINE_ALLOWED_CIDRS', ANY_SOURCE_CIDRS) };
+  if (raw !== undefined) return { merchants: parsePaylineMerchants(raw), ...settings };
+  return demo ? { merchants: [DEMO_PAYLINE_MERCHANT], ...settings } : undefined;
+}
+
 const PEM_BLOCK = /-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g;
 
 /**
@@ -393,14 +460,14 @@ function paybox(env: Env, demo: boolean): PayboxConfig | undefined {
   };
 }
 
-const PROVIDER_VARIABLES = ['LYRA_SHOPS', 'PAYBOX_SITES', 'STRIPE_ENDPOINTS'];
+const PROVIDER_VARIABLES = ['LYRA_SHOPS', 'PAYBOX_SITES', 'STRIPE_ENDPOINTS', 'PAYLINE_MERCHANTS'];
 
 export function loadConfig(env: Env = process.env): Config {
   const production = env.NODE_ENV === 'production';
   // With no provider configured, development gets a demo of each; production refuses to start.
   const demoDefaults = PROVIDER_VARIABLES.every((name) => text(env, name) === undefined);
   if (demoDefaults && production) {
-    throw new ConfigError('LYRA_SHOPS', 'is required in production (NODE_ENV=production) unless PAYBOX_SITES or STRIPE_ENDPOINTS is set: a JSON array of your Lyra shops and keys');
+    throw new ConfigError('LYRA_SHOPS', 'is required in production (NODE_ENV=production) unless PAYBOX_SITES, STRIPE_ENDPOINTS or PAYLINE_MERCHANTS is set: a JSON array of your Lyra shops and keys');
   }
   const logLevel = text(env, 'LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
@@ -417,6 +484,7 @@ export function loadConfig(env: Env = process.env): Config {
     lyra: lyra(env, demoDefaults),
     paybox: paybox(env, demoDefaults),
     stripe: stripe(env, demoDefaults),
+    payline: payline(env, demoDefaults),
     trustProxy: parseTrustProxy(text(env, 'TRUST_PROXY')),
     ipnDeadlineMs: integer(env, 'IPN_DEADLINE_MS', 5000, 100, 9000),
     ipnBodyLimitBytes: integer(env, 'IPN_BODY_LIMIT_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024),

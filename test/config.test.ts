@@ -177,6 +177,36 @@ describe('Stripe configuration', () => {
   });
 });
 
+describe('Payline configuration', () => {
+  const merchants = (entries: unknown[]) => JSON.stringify(entries);
+
+  it('production with PAYLINE_MERCHANTS alone: the directory and default endpoint of the environment', () => {
+    const config = loadConfig({ NODE_ENV: 'production', PAYLINE_MERCHANTS: merchants([{ merchantId: '12345678901234', accessKey: ' key ', contracts: ['1234567'] }, { merchantId: 'homo-1', accessKey: 'k', environment: 'homologation' }]) });
+    expect(config.payline).toEqual({
+      merchants: [
+        { merchantId: '12345678901234', accessKey: 'key', environment: 'production', directoryUrl: 'https://payment.payline.com/services/servicesendpoints/SOAP/12345678901234', defaultUrl: 'https://services.payline.com/V4/services/', contracts: ['1234567'] },
+        { merchantId: 'homo-1', accessKey: 'k', environment: 'homologation', directoryUrl: 'https://homologation-payment.payline.com/services/servicesendpoints/SOAP/homo-1', defaultUrl: 'https://homologation.payline.com/V4/services/', contracts: [] },
+      ],
+      connectTimeoutMs: 1500,
+      allowedCidrs: ['0.0.0.0/0', '::/0'],
+    });
+    expect(loadConfig({}).payline?.merchants.map((m) => m.merchantId)).toEqual(['demo']);
+  });
+
+  it.each([
+    [{ PAYLINE_MERCHANTS: '[]' }, 'PAYLINE_MERCHANTS: must be a non-empty JSON array of merchants'],
+    [{ PAYLINE_MERCHANTS: merchants([{ merchantId: 'a b', accessKey: 'k' }]) }, 'PAYLINE_MERCHANTS: entry 0: merchantId must be your Payline merchant id'],
+    [{ PAYLINE_MERCHANTS: merchants([{ merchantId: 'm', accessKey: '' }]) }, 'PAYLINE_MERCHANTS: merchant m: accessKey must be the access key'],
+    [{ PAYLINE_MERCHANTS: merchants([{ merchantId: 'm', accessKey: 'k', environment: 'test' }]) }, 'PAYLINE_MERCHANTS: merchant m: environment must be homologation or production'],
+    [{ PAYLINE_MERCHANTS: merchants([{ merchantId: 'm', accessKey: 'k', contracts: '123' }]) }, 'PAYLINE_MERCHANTS: merchant m: contracts must be a list'],
+    [{ PAYLINE_MERCHANTS: merchants([{ merchantId: 'm', accessKey: 'k', directoryUrl: 'payline' }]) }, 'PAYLINE_MERCHANTS: merchant m: directoryUrl must be an http(s) URL'],
+    [{ PAYLINE_MERCHANTS: merchants([{ merchantId: 'm', accessKey: 'k' }, { merchantId: 'm', accessKey: 'j' }]) }, 'PAYLINE_MERCHANTS: merchant m appears twice'],
+    [{ PAYLINE_CONNECT_TIMEOUT_MS: '20000' }, 'PAYLINE_CONNECT_TIMEOUT_MS: must be between 50 and 10000'],
+  ])('%o → %s', (env, message) => {
+    expect(configError(env).message).toContain(message);
+  });
+});
+
 describe('TRUST_PROXY', () => {
   it('follows Express semantics', () => {
     expect(parseTrustProxy(undefined)).toBe(false);

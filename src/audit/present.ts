@@ -39,6 +39,7 @@ export const presentDelivery = (d: DeliveryRecord) => ({
   reason: d.reason,
   httpStatus: d.http_status,
   reply: d.reply,
+  fetchedFrom: d.fetched_from ?? null,
   rawBodyKept: d.raw_kept,
 });
 

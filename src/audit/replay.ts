@@ -45,7 +45,7 @@ export async function replayCall(db: Kysely<Database>, providers: ReadonlyMap<Pr
   const delivery: DeliveryInput = { provider: provider.name, origin: 'replay', request_id: by.requestId, source_ip: by.sourceIp, content_type: call.content_type, raw_body: body, raw_query: call.raw_query, signature_header: call.signature_header };
 
   // Verified as received: a signature timestamp is judged against the original call's time.
-  const result = provider.handle({ body, query: call.raw_query ?? '', signature: call.signature_header, receivedAt: call.received_at });
+  const result = await provider.handle({ body, query: call.raw_query ?? '', signature: call.signature_header, receivedAt: call.received_at });
   // A call with nothing to apply is recorded with its verdict, as the route records it.
   const recordOnly = async (verdict: Verdict, reason: string): Promise<ReplayResult> => {
     const reply = replyLine(verdict, reason);
@@ -54,6 +54,7 @@ export async function replayCall(db: Kysely<Database>, providers: ReadonlyMap<Pr
   };
   if (!result.ok) return recordOnly(result.rejection.verdict, result.rejection.reason);
   if (result.notifications.length === 0) return recordOnly('unknown_status', result.ignored ?? 'nothing to apply');
+  delivery.fetched_from = result.fetchedFrom ?? null;
   let outcome;
   try {
     outcome = await ingestNotifications(db, delivery, result.notifications, describeSummary);

@@ -3,7 +3,7 @@
  * provider module knows a provider's field names; everything after normalization works on this.
  */
 
-export type Provider = 'lyra' | 'paybox' | 'stripe';
+export type Provider = 'lyra' | 'paybox' | 'stripe' | 'payline';
 export type Mode = 'TEST' | 'PRODUCTION';
 export type Operation = 'debit' | 'refund' | 'verification' | 'unknown';
 

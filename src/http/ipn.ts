@@ -28,7 +28,8 @@ export interface IpnProvider {
   /** Largest body, when the provider needs another limit than IPN_BODY_LIMIT_BYTES. */
   bodyLimitBytes?: number;
   allowlist: Allowlist;
-  handle(request: ProviderRequest): ProviderResult;
+  /** Pure for the signed platforms; Payline's fetches the result from the platform within the deadline. */
+  handle(request: ProviderRequest): ProviderResult | Promise<ProviderResult>;
   /** The body sent for a reply line, when the platform wants another one (Paybox: an empty page on 2xx). */
   replyBody?(status: number, line: string): string;
 }
@@ -123,8 +124,9 @@ async function handleExchange(x: Exchange): Promise<void> {
   const signature = x.provider.signatureHeader === undefined ? null : headerText(x.req.headers[x.provider.signatureHeader]);
   x.delivery.signature_header = signature;
 
-  const result = x.provider.handle({ body, query, signature, receivedAt: x.receivedAt });
+  const result = await x.provider.handle({ body, query, signature, receivedAt: x.receivedAt, signal: x.signal });
   if (!result.ok) return reject(x, result.rejection.verdict, result.rejection.reason);
+  x.delivery.fetched_from = result.fetchedFrom ?? null;
   if (result.notifications.length === 0) return recordIgnored(x, result.ignored ?? 'nothing to apply');
 
   try {

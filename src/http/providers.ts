@@ -4,12 +4,13 @@ import { createAllowlist } from '../lib/cidr';
 import { handleLyraNotification } from '../providers/lyra';
 import { handlePayboxNotification } from '../providers/paybox';
 import { handleStripeNotification } from '../providers/stripe';
+import { handlePaylineNotification, paylineReceiver } from '../outbound/payline';
 import type { IpnProvider } from './ipn';
 
 /** Every provider the service receives, by name: the routes and the replay use the same ones. */
 export function createProviders(config: Config): Map<Provider, IpnProvider> {
   const providers = new Map<Provider, IpnProvider>();
-  const { lyra, paybox, stripe } = config;
+  const { lyra, paybox, stripe, payline } = config;
   if (lyra !== undefined) {
     providers.set('lyra', {
       name: 'lyra',
@@ -46,6 +47,18 @@ export function createProviders(config: Config): Map<Provider, IpnProvider> {
       bodyLimitBytes: stripe.bodyLimitBytes,
       allowlist: createAllowlist(stripe.allowedCidrs),
       handle: (request) => handleStripeNotification(request, receiver),
+    });
+  }
+  if (payline !== undefined) {
+    const receiver = paylineReceiver(payline.merchants, payline.connectTimeoutMs);
+    providers.set('payline', {
+      name: 'payline',
+      // An unsigned trigger in the query string; the result is fetched from Payline.
+      methods: ['GET'],
+      contentTypes: [FORM],
+      contentTypeOptional: true,
+      allowlist: createAllowlist(payline.allowedCidrs),
+      handle: (request) => handlePaylineNotification(request, receiver),
     });
   }
   return providers;

@@ -1,7 +1,7 @@
 import type { NotificationOutcome } from '../domain/decide';
 import type { RejectionVerdict } from '../providers/types';
 
-export type Verdict = NotificationOutcome | RejectionVerdict | 'forbidden_source' | 'too_large' | 'unsupported_media_type' | 'unavailable';
+export type Verdict = NotificationOutcome | RejectionVerdict | 'forbidden_source' | 'too_large' | 'unsupported_media_type';
 
 /** SPEC §2: 2xx means "we have it and its effect is recorded"; anything else makes the platform retry or warn. */
 const STATUS: Readonly<Record<Verdict, number>> = {

@@ -1,7 +1,8 @@
 import type { NormalizedNotification } from '../domain/notification';
 
 /** Why a provider refused a request; the HTTP layer maps each verdict to its status code. */
-export type RejectionVerdict = 'malformed' | 'bad_signature' | 'unknown_shop';
+/** `unavailable`: the platform must be asked and could not be (Payline): the notification is to be sent again. */
+export type RejectionVerdict = 'malformed' | 'bad_signature' | 'unknown_shop' | 'unavailable';
 
 export interface Rejection {
   verdict: RejectionVerdict;
@@ -11,7 +12,7 @@ export interface Rejection {
 
 export type ProviderResult =
   /** No notifications means an authentic call about nothing an order cares about: `ignored` says why. */
-  | { ok: true; notifications: NormalizedNotification[]; ignored?: string }
+  | { ok: true; notifications: NormalizedNotification[]; ignored?: string; fetchedFrom?: string }
   | { ok: false; rejection: Rejection };
 
 export function reject(verdict: RejectionVerdict, reason: string): ProviderResult {
@@ -27,4 +28,6 @@ export interface ProviderRequest {
   signature: string | null;
   /** When the call was received: signature timestamps are checked against it, on replay too. */
   receivedAt: Date;
+  /** The reply deadline, for a provider that must call the platform back (Payline). */
+  signal?: AbortSignal;
 }

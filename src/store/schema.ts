@@ -30,6 +30,8 @@ export interface DeliveriesTable {
   raw_query: string | null;
   /** The provider's signature header (Stripe-Signature), exactly as received. */
   signature_header: string | null;
+  /** Payline: the endpoint that answered the fetch of the result, after those that failed. */
+  fetched_from?: string | null;
   verdict: string;
   reason: string | null;
   http_status: number;
@@ -129,6 +131,7 @@ export interface OutboxTable {
 }
 
 export type OutboxState = 'pending' | 'delivered' | 'dead';
+
 export type NewDelivery = Insertable<DeliveriesTable>;
 export type OrderRow = Selectable<OrdersTable>;
 export type TransactionRow = Selectable<TransactionsTable>;

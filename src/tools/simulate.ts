@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { DEMO_LYRA_SHOP, DEMO_PAYBOX_SITE, DEMO_STRIPE_ENDPOINT } from '../config';
+import { DEMO_LYRA_SHOP, DEMO_PAYBOX_SITE, DEMO_PAYLINE_PORT, DEMO_STRIPE_ENDPOINT } from '../config';
+import { startFakePayline } from './fake-payline';
 import type { LyraFormAlgorithm } from '../providers/lyra';
 import { lyraFormBody, lyraRestBody, type LyraNotificationOptions } from './lyra-notifications';
 import { DEFAULT_RETOUR, payboxMessage } from './paybox-notifications';
@@ -11,8 +12,9 @@ const USAGE = `Send a signed notification to a running receiver, as the platform
   npm run simulate -- --status AUTHORISED --order CMD-1 [options]        Lyra
   npm run simulate -- --provider paybox --error 00000 --order CMD-1       Paybox / Up2pay
   npm run simulate -- --provider stripe --type payment_intent.succeeded --order CMD-1
+  npm run simulate -- --provider payline --code 00000 --order CMD-1
 
-  --provider P        lyra (default), paybox or stripe
+  --provider P        lyra (default), paybox, stripe or payline
 
 Lyra:
   --url URL           receiver (default http://127.0.0.1:$PORT/ipn/lyra, PORT default 3000)
@@ -59,7 +61,17 @@ Stripe (signed with the demo endpoint's secret unless --secret is given):
   --charge ID         the charge of the attempt (payment_failed: one per attempt)
   --refund ID         the refund id (refund.*)
   --event ID          event id (default new): repeat one to imitate a redelivery
-  --secret SECRET     endpoint signing secret (default the demo's)`;
+  --secret SECRET     endpoint signing secret (default the demo's)
+
+Payline (a fake Payline API is started on port ${DEMO_PAYLINE_PORT}, where the demo merchant
+fetches results; for demos and tests only):
+  --url URL           receiver (default http://127.0.0.1:$PORT/ipn/payline)
+  --code CODE         result code the fake Payline answers (default 00000; 01100 refused,
+                      02306 pending, 02319 cancelled)
+  --order ID          order.ref
+  --amount CENTS      amount in minor units (default 4990)
+  --transaction ID    transaction.id (default derived from the time)
+  --failover          the first endpoint answers 503: the receiver must fail over to the second`;
 
 async function run(): Promise<void> {
   const { values } = parseArgs({
@@ -97,6 +109,8 @@ async function run(): Promise<void> {
       refund: { type: 'string' },
       event: { type: 'string' },
       secret: { type: 'string', default: DEMO_STRIPE_ENDPOINT.secrets[0] },
+      code: { type: 'string', default: '00000' },
+      failover: { type: 'boolean', default: false },
     },
   });
   if (values.help) return console.log(USAGE);
@@ -106,7 +120,8 @@ async function run(): Promise<void> {
   };
   if (values.provider === 'paybox') return sendPaybox(values, fail);
   if (values.provider === 'stripe') return sendStripe(values, fail);
-  if (values.provider !== 'lyra') fail('--provider must be lyra, paybox or stripe');
+  if (values.provider === 'payline') return sendPayline(values, fail);
+  if (values.provider !== 'lyra') fail('--provider must be lyra, paybox, stripe or payline');
   if (values.format !== 'form' && values.format !== 'rest') fail('--format must be form or rest');
   if (values.mode !== 'TEST' && values.mode !== 'PRODUCTION') fail('--mode must be TEST or PRODUCTION');
   if (!['DEBIT', 'CREDIT', 'VERIFICATION'].includes(values.operation)) fail('--operation must be DEBIT, CREDIT or VERIFICATION');
@@ -228,6 +243,42 @@ async function sendStripe(values: StripeValues, fail: Fail): Promise<void> {
   const response = await send(url, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8', 'stripe-signature': signature }, body }, fail);
   console.log(`stripe ${values.type} order ${values.order} -> HTTP ${response.status}  ${await response.text()}`);
   if (!response.ok) process.exitCode = 1;
+}
+
+interface PaylineValues {
+  url?: string;
+  code: string;
+  order: string;
+  amount: string;
+  transaction?: string;
+  failover: boolean;
+  verbose: boolean;
+}
+
+const SHORT_MESSAGES: Readonly<Record<string, string>> = { '00000': 'ACCEPTED', '01100': 'REFUSED', '02306': 'INPROGRESS', '02319': 'CANCELLED' };
+
+async function sendPayline(values: PaylineValues, fail: Fail): Promise<void> {
+  if (!/^\d{5}$/.test(values.code) || !/^\d+$/.test(values.amount)) fail('--code takes five digits and --amount a whole number');
+  let fake;
+  try {
+    fake = await startFakePayline(DEMO_PAYLINE_PORT);
+  } catch {
+    return fail(`port ${DEMO_PAYLINE_PORT} is taken: the fake Payline the demo merchant calls cannot start`);
+  }
+  try {
+    const token = `tok${Date.now().toString(36)}`;
+    const transactionId = values.transaction ?? String(Date.now());
+    fake.results.set(token, { code: values.code, shortMessage: SHORT_MESSAGES[values.code] ?? 'ERROR', transactionId, amount: Number(values.amount), currency: '978', action: '101', orderRef: values.order });
+    if (values.failover) fake.endpoints[0] = { name: 'a', behaviour: 'http503' };
+    const url = `${values.url ?? `http://127.0.0.1:${process.env.PORT ?? '3000'}/ipn/payline`}?notificationType=WEBTRS&token=${token}`;
+    if (values.verbose) console.log(`GET ${url}\n`);
+    const response = await send(url, { method: 'GET' }, fail);
+    const answered = fake.calls.map((c) => `${c.endpoint}${c.headers['x-failover-cause'] === undefined ? '' : ` (after ${String(c.headers['x-failover-cause'])})`}`).join(', ');
+    console.log(`payline ${values.code} order ${values.order} -> HTTP ${response.status}  ${await response.text()}   [fake Payline endpoints called: ${answered || 'none'}]`);
+    if (!response.ok) process.exitCode = 1;
+  } finally {
+    await fake.close();
+  }
 }
 
 void run();

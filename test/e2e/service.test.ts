@@ -20,7 +20,7 @@ describe('the running service (npm start, npm run simulate)', () => {
 
   it('starts with no configuration, accepts simulated notifications, stops on SIGTERM, restarts with its data', async () => {
     const port = await freePort();
-    const env = { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, NODE_ENV: 'development', LYRA_SHOPS: '', PAYBOX_SITES: '', STRIPE_ENDPOINTS: '', DATABASE_URL: '' };
+    const env = { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, NODE_ENV: 'development', LYRA_SHOPS: '', PAYBOX_SITES: '', STRIPE_ENDPOINTS: '', PAYLINE_MERCHANTS: '', DATABASE_URL: '' };
     const first = startService(env);
     await waitReady(port, first);
     expect(first.output()).toContain('DEMO CONFIGURATION');
@@ -47,6 +47,11 @@ describe('the running service (npm start, npm run simulate)', () => {
     expect(stripe('--event', 'evt_e2e_paid')).toContain('HTTP 200  OK-duplicate');
     expect(stripe('--type', 'refund.created', '--amount', '1000', '--refund', 're_1')).toContain('HTTP 200  OK-applied: order E2E-S: refund.created, order stays PAID');
     expect(stripe('--secret', 'whsec_notTheEndpointSecret')).toContain('HTTP 401  KO-authentication failed: no v1 signature matches the endpoint secret(s)');
+
+    // The demo's Payline merchant fetches from the fake Payline the simulator starts, failing over when told.
+    const payline = (...args: string[]) => simulate(port, '--provider', 'payline', '--order', 'E2E-L', ...args);
+    expect(payline('--code', '01100', '--transaction', 'TXL1')).toContain('payline 01100 order E2E-L -> HTTP 200  OK-applied: order E2E-L: 01100, order FAILED   [fake Payline endpoints called: a]');
+    expect(payline('--transaction', 'TXL2', '--failover')).toContain('HTTP 200  OK-applied: order E2E-L: 00000, order PAID   [fake Payline endpoints called: a, b (after HTTP_503)]');
 
     first.process.kill('SIGTERM');
     expect(await first.exited).toBe(0);

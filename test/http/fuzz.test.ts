@@ -8,6 +8,7 @@ import { getPaybox, PAYBOX_ENV, PAYBOX_IP, SITE_QUERY } from '../helpers/paybox'
 import { payboxMessage } from '../../src/tools/paybox-notifications';
 import { stripeEventBody, stripeSignatureHeader } from '../../src/tools/stripe-notifications';
 import { STRIPE_ENV, STRIPE_SECRET } from '../helpers/stripe';
+import { startFakePayline } from '../../src/tools/fake-payline';
 
 /**
  * The whole HTTP path fed arbitrary input: never a 500, never a crash, a reply per SPEC §2 (a
@@ -227,5 +228,35 @@ describe('Stripe', () => {
     );
     expect([...seen]).toEqual(expect.arrayContaining([200, 400, 401, 415]));
     await expectNothingHalfWritten();
+  }, 120_000);
+});
+
+describe('Payline', () => {
+  it('answers every query string per SPEC §2, whatever the fake Payline answers', async () => {
+    const fake = await startFakePayline();
+    try {
+      fake.results.set('TOKEN', { code: '00000', shortMessage: 'ACCEPTED', transactionId: 'FZTX', amount: 100, currency: '978', action: '101', orderRef: 'FZ-L' });
+      const merchant = { merchantId: 'fz', accessKey: 'k', environment: 'homologation', directoryUrl: fake.directoryUrl('fz'), defaultUrl: fake.endpointUrl('a') };
+      const payline = createTestApp(database, { PAYLINE_MERCHANTS: JSON.stringify([merchant]) });
+      const queries = fc.oneof(
+        fc.stringMatching(/^[\x21-\x22\x24-\x7e]{0,300}$/),
+        fc.tuple(fc.constantFrom('WEBTRS', 'webtrs', 'TRS', 'TRSWALLET', 'WALLET', 'BILL', ''), fc.constantFrom('token', 'transactionId', 'x'), fc.stringMatching(/^[A-Za-z0-9%_-]{0,70}$/)).map(([type, name, value]) => `notificationType=${type}&${name}=${value}`),
+      );
+      const seen = new Set<number>();
+      await fc.assert(
+        fc.asyncProperty(queries, async (query) => {
+          const res = await request(payline.app).get(`/ipn/payline?${query}`);
+          seen.add(res.status);
+          expect(SPEC_STATUSES.has(res.status)).toBe(true);
+          expect(res.text).toMatch(/^(OK|KO)-[^\n]*$/);
+          expect(Buffer.byteLength(res.text)).toBeLessThanOrEqual(200);
+        }),
+        { numRuns: 200, examples: [['notificationType=WEBTRS&token=TOKEN'], ['notificationType=WEBTRS&token=NONE']] },
+      );
+      expect([...seen]).toEqual(expect.arrayContaining([200, 400]));
+      await expectNothingHalfWritten();
+    } finally {
+      await fake.close();
+    }
   }, 120_000);
 });

@@ -1,0 +1,146 @@
+import request from 'supertest';
+import { startFakePayline, type FakePayline, type FakeResult } from '../../src/tools/fake-payline';
+import { createTestApp } from '../helpers/app';
+import { openTestDatabase, type TestDatabase } from '../helpers/database';
+
+let database: TestDatabase;
+let fake: FakePayline;
+
+beforeAll(async () => {
+  database = await openTestDatabase();
+  fake = await startFakePayline();
+});
+afterAll(async () => {
+  await fake.close();
+  await database.close();
+});
+beforeEach(async () => {
+  await database.reset();
+  fake.calls.length = 0;
+  fake.results.clear();
+  fake.directoryUp = true;
+  fake.endpoints = [
+    { name: 'a', behaviour: 'answer' },
+    { name: 'b', behaviour: 'answer' },
+  ];
+});
+
+const CONTRACT = '1234567';
+const paid = (orderRef: string, transactionId: string, amount = 1500): FakeResult => ({ code: '00000', shortMessage: 'ACCEPTED', transactionId, amount, currency: '978', action: '101', orderRef, contractNumber: CONTRACT });
+
+/** A fresh app: each has its own endpoint directory cache, as a fresh process would. */
+function app(overrides: Record<string, string> = {}) {
+  const merchant = { merchantId: 'm1', accessKey: 'access-key-1', environment: 'homologation', directoryUrl: fake.directoryUrl('m1'), defaultUrl: fake.endpointUrl('a'), contracts: [CONTRACT], ...overrides };
+  return createTestApp(database, { PAYLINE_MERCHANTS: JSON.stringify([merchant]), PAYLINE_CONNECT_TIMEOUT_MS: '500' }).app;
+}
+const notify = (target: ReturnType<typeof app>, query: string) => request(target).get(`/ipn/payline?${query}`);
+const deliveries = () => database.db.selectFrom('deliveries').selectAll().orderBy('id').execute();
+const order = (orderId: string) => database.db.selectFrom('orders').selectAll().where('order_id', '=', orderId).executeTakeFirstOrThrow();
+
+describe('Payline notifications over HTTP', () => {
+  it('fetches the result from the first endpoint, authenticated, and applies it', async () => {
+    fake.results.set('TOKEN1', paid('PL-1', 'TX1'));
+    const res = await notify(app(), 'notificationType=webtrs&token=TOKEN1');
+    expect(res.status).toBe(200);
+    expect(res.text).toBe('OK-applied: order PL-1: 00000, order PAID');
+    expect(await order('PL-1')).toMatchObject({ provider: 'payline', shop_id: 'm1', mode: 'TEST', status: 'PAID', paid_amount: 1500, currency: 'EUR' });
+    expect(fake.calls.map((c) => [c.endpoint, c.method, c.key])).toEqual([['a', 'getWebPaymentDetails', 'TOKEN1']]);
+    expect(fake.calls[0]?.headers.authorization).toBe(`Basic ${Buffer.from('m1:access-key-1').toString('base64')}`);
+    expect(fake.calls[0]?.headers['x-failover-cause']).toBeUndefined();
+    expect((await deliveries())[0]?.fetched_from).toBe(`answered: ${fake.endpointUrl('a')}WebPaymentAPI`);
+  });
+
+  it('HTTP 503 on the first endpoint: the same request goes to the second, with the failover headers', async () => {
+    fake.endpoints[0] = { name: 'a', behaviour: 'http503' };
+    fake.results.set('TOKEN2', paid('PL-2', 'TX2'));
+    expect((await notify(app(), 'notificationType=WEBTRS&token=TOKEN2')).status).toBe(200);
+    expect(fake.calls.map((c) => c.endpoint)).toEqual(['a', 'b']);
+    expect(fake.calls[1]?.headers).toMatchObject({ 'x-failover-cause': 'HTTP_503', 'x-failover-origin': `${fake.endpointUrl('a')}WebPaymentAPI`, 'x-failover-index': '1' });
+    expect(Number(fake.calls[1]?.headers['x-failover-duration'])).toBeGreaterThanOrEqual(0);
+    expect((await deliveries())[0]?.fetched_from).toBe(`failed: ${fake.endpointUrl('a')}WebPaymentAPI (HTTP_503); answered: ${fake.endpointUrl('b')}WebPaymentAPI`);
+  });
+
+  it('connection refused on the first endpoint, or its internal error 02101: the second answers', async () => {
+    fake.endpoints[0] = { name: 'a', behaviour: 'closed' };
+    fake.results.set('TOKEN3', paid('PL-3', 'TX3'));
+    expect((await notify(app(), 'notificationType=WEBTRS&token=TOKEN3')).status).toBe(200);
+    expect(fake.calls.map((c) => [c.endpoint, c.headers['x-failover-cause']])).toEqual([['b', 'TIMEOUT']]);
+
+    fake.calls.length = 0;
+    fake.endpoints[0] = { name: 'a', behaviour: 'internal-error' };
+    fake.results.set('TOKEN3B', paid('PL-3B', 'TX3B'));
+    expect((await notify(app(), 'notificationType=WEBTRS&token=TOKEN3B')).status).toBe(200);
+    expect(fake.calls.map((c) => [c.endpoint, c.headers['x-failover-cause'] ?? null])).toEqual([
+      ['a', null],
+      ['b', 'APP_02101'],
+    ]);
+  });
+
+  it('a business refusal is an answer: no failover, the refusal applied', async () => {
+    fake.results.set('TOKEN4', { code: '01100', shortMessage: 'REFUSED', transactionId: 'TX4', amount: 900, currency: '978', action: '101', orderRef: 'PL-4', contractNumber: CONTRACT });
+    const res = await notify(app(), 'notificationType=WEBTRS&token=TOKEN4');
+    expect(res.text).toBe('OK-applied: order PL-4: 01100, order FAILED');
+    expect(fake.calls.map((c) => c.endpoint)).toEqual(['a']);
+  });
+
+  it('the directory unreachable: the default endpoint is used', async () => {
+    fake.results.set('TOKEN5', paid('PL-5', 'TX5'));
+    const res = await notify(app({ directoryUrl: 'http://127.0.0.1:9/services/servicesendpoints/SOAP/m1', defaultUrl: fake.endpointUrl('b') }), 'notificationType=WEBTRS&token=TOKEN5');
+    expect(res.status).toBe(200);
+    expect(fake.calls.map((c) => c.endpoint)).toEqual(['b']);
+  });
+
+  it('every endpoint down: 503 and nothing applied; Payline sends it again and it applies once', async () => {
+    fake.endpoints = [
+      { name: 'a', behaviour: 'http503' },
+      { name: 'b', behaviour: 'closed' },
+    ];
+    fake.results.set('TOKEN6', paid('PL-6', 'TX6'));
+    const target = app();
+    const down = await notify(target, 'notificationType=WEBTRS&token=TOKEN6');
+    expect(down.status).toBe(503);
+    expect(down.text).toMatch(/^KO-temporarily unavailable, not recorded, retry later: every Payline endpoint failed: /);
+    expect(await database.db.selectFrom('notifications').select('id').execute()).toEqual([]);
+    fake.endpoints[0] = { name: 'a', behaviour: 'answer' };
+    expect((await notify(target, 'notificationType=WEBTRS&token=TOKEN6')).text).toBe('OK-applied: order PL-6: 00000, order PAID');
+    expect((await notify(target, 'notificationType=WEBTRS&token=TOKEN6')).text).toBe('OK-duplicate: order PL-6: already received');
+    expect((await deliveries()).map((d) => d.http_status)).toEqual([503, 200, 200]);
+  });
+
+  it('an endpoint that never answers: the chain stops at the reply deadline, 503, nothing applied', async () => {
+    fake.endpoints[0] = { name: 'a', behaviour: 'hang' };
+    fake.results.set('TOKEN9', paid('PL-9', 'TX9'));
+    const merchant = { merchantId: 'm1', accessKey: 'k', environment: 'homologation', directoryUrl: fake.directoryUrl('m1'), defaultUrl: fake.endpointUrl('a') };
+    const target = createTestApp(database, { PAYLINE_MERCHANTS: JSON.stringify([merchant]), IPN_DEADLINE_MS: '800' }).app;
+    const started = Date.now();
+    const res = await notify(target, 'notificationType=WEBTRS&token=TOKEN9');
+    expect(res.status).toBe(503);
+    expect(res.text).toBe('KO-temporarily unavailable, not recorded, retry later: deadline reached');
+    expect(Date.now() - started).toBeLessThan(800 + 500);
+    expect(await database.db.selectFrom('notifications').select('id').execute()).toEqual([]);
+  });
+
+  it('several tokens for one order: a refused attempt, then a paid one, then the paid one again', async () => {
+    const target = app();
+    fake.results.set('T7A', { code: '01100', shortMessage: 'REFUSED', transactionId: 'TX7A', amount: 700, currency: '978', action: '101', orderRef: 'PL-7', contractNumber: CONTRACT });
+    fake.results.set('T7B', paid('PL-7', 'TX7B', 700));
+    // A TRS notification for the same transaction, fetched with getTransactionDetails.
+    fake.results.set('TX7B', paid('PL-7', 'TX7B', 700));
+    await notify(target, 'notificationType=WEBTRS&token=T7A');
+    await notify(target, 'notificationType=WEBTRS&token=T7B');
+    expect((await notify(target, 'notificationType=TRS&transactionId=TX7B')).text).toBe('OK-duplicate: order PL-7: already received');
+    expect((await order('PL-7')).status).toBe('PAID');
+    expect(fake.calls.at(-1)).toMatchObject({ method: 'getTransactionDetails', key: 'TX7B' });
+  });
+
+  it('refuses what Payline does not vouch for, and records other notification types without applying them', async () => {
+    const target = app();
+    expect((await notify(target, 'notificationType=WEBTRS&token=UNKNOWN')).text).toBe('KO-malformed notification: Payline has no order for this token (02305 INVALID)');
+    fake.results.set('T8', { ...paid('PL-8', 'TX8'), contractNumber: '7654321' });
+    expect((await notify(target, 'notificationType=WEBTRS&token=T8')).text).toBe("KO-malformed notification: contract 7654321 is not one of merchant m1's");
+    expect((await notify(target, 'token=T8')).text).toBe('KO-malformed notification: notificationType is missing');
+    const wallet = await notify(target, 'notificationType=WALLET&walletId=W1');
+    expect(wallet.text).toBe('OK-recorded, not applied: notification type WALLET does not change an order');
+    expect(await database.db.selectFrom('orders').select('id').execute()).toEqual([]);
+  });
+});
