@@ -10,6 +10,8 @@ import { migrateToLatest } from './store/migrate';
 import { outboxStats } from './store/outbox';
 import { scheduleEmbeddedMaintenance, scheduleRetention } from './store/housekeeping';
 import { checkReadiness } from './store/readiness';
+import { paylineReceiver } from './outbound/payline';
+import { startPaylineFetcher, PAYLINE_FETCHES, type PaylineFetcher } from './outbound/payline-fetcher';
 
 function loadConfigOrExit(): Config {
   try {
@@ -45,6 +47,7 @@ async function main(): Promise<void> {
   const metrics = createMetrics();
   registerOutboxGauges(metrics.registry, () => outboxStats(database.db));
   const relay = await startRelay(config, database, logger, metrics);
+  const paylineFetcher = startDeferredFetches(config, database, logger);
   const app = createApp({ config, db: database.db, logger, metrics, readiness: () => checkReadiness(database.db, 1000) });
   // Slow or stuck clients are cut before they can hold sockets for long: the timeouts are checked
   // every second (Node's default is every 30 s), and a connection cap protects the database pool.
@@ -70,7 +73,7 @@ async function main(): Promise<void> {
     server.closeIdleConnections();
     clearInterval(maintenance);
     clearInterval(retention);
-    void Promise.all([serverClosed, relay?.stop()])
+    void Promise.all([serverClosed, relay?.stop(), paylineFetcher?.stop()])
       .then(() => database.close())
       .then(() => {
         logger.info('stopped');
@@ -91,6 +94,13 @@ async function startRelay(config: Config, database: DatabaseHandle, logger: Logg
   const relay = createRelay(config.orderEvents, { db: database.db, listen: database.listen, logger, metrics });
   await relay.start();
   return relay;
+}
+
+/** Deferred Payline fetches run where background work runs: not in a receiver-only process. */
+function startDeferredFetches(config: Config, database: DatabaseHandle, logger: Logger): PaylineFetcher | null {
+  if (config.role === 'receiver' || config.payline === undefined) return null;
+  const receiver = paylineReceiver(config.payline.merchants, config.payline.connectTimeoutMs, config.ipnDeadlineMs);
+  return startPaylineFetcher(database.db, receiver, PAYLINE_FETCHES, logger);
 }
 
 main().catch((error: unknown) => {

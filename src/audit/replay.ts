@@ -53,6 +53,8 @@ export async function replayCall(db: Kysely<Database>, providers: ReadonlyMap<Pr
     return { deliveryId, verdict, httpStatus: statusOf(verdict), reply, notificationIds: [], orderId: null, orderStatus: null };
   };
   if (!result.ok) return recordOnly(result.rejection.verdict, result.rejection.reason);
+  // A replay is an operator's action: if the platform cannot be asked now, they try again later.
+  if (result.deferred !== undefined) return recordOnly('unavailable', result.ignored ?? 'the platform did not answer in time');
   if (result.notifications.length === 0) return recordOnly('unknown_status', result.ignored ?? 'nothing to apply');
   delivery.fetched_from = result.fetchedFrom ?? null;
   let outcome;

@@ -6,7 +6,8 @@ import getRawBody from 'raw-body';
 import type { Provider } from '../domain/notification';
 import type { Allowlist } from '../lib/cidr';
 import { within } from '../lib/within';
-import type { ProviderRequest, ProviderResult } from '../providers/types';
+import type { DeferredFetch, ProviderRequest, ProviderResult } from '../providers/types';
+import { recordDeferredFetch } from '../store/payline-fetches';
 import { recordRejectedDelivery } from '../store/deliveries';
 import { DeadlineExceededError, ingestNotifications, OrderNotKnownError, type DeliveryInput, type IngestSummary } from '../store/ingest';
 import type { Database } from '../store/schema';
@@ -127,6 +128,7 @@ async function handleExchange(x: Exchange): Promise<void> {
   const result = await x.provider.handle({ body, query, signature, receivedAt: x.receivedAt, signal: x.signal });
   if (!result.ok) return reject(x, result.rejection.verdict, result.rejection.reason);
   x.delivery.fetched_from = result.fetchedFrom ?? null;
+  if (result.deferred !== undefined) return recordDeferred(x, result.deferred, result.ignored ?? 'the platform did not answer in time');
   if (result.notifications.length === 0) return recordIgnored(x, result.ignored ?? 'nothing to apply');
 
   try {
@@ -153,6 +155,14 @@ async function recordIgnored(x: Exchange, reason: string): Promise<void> {
   const deliveryId = await recordRejectedDelivery(x.deps.db, { ...x.delivery, verdict: 'unknown_status', reason, http_status: statusOf('unknown_status'), reply });
   if (x.signal.aborted) return;
   x.finish('unknown_status', undefined, reply, { deliveryId });
+}
+
+/** Recorded with a durable fetch in one transaction, then answered 2xx: the fetch runs later (Payline). */
+async function recordDeferred(x: Exchange, fetch: DeferredFetch, reason: string): Promise<void> {
+  const reply = replyLine('deferred', reason);
+  const deliveryId = await recordDeferredFetch(x.deps.db, { ...x.delivery, verdict: 'deferred', reason, http_status: statusOf('deferred'), reply }, fetch);
+  if (x.signal.aborted) return;
+  x.finish('deferred', undefined, reply, { deliveryId });
 }
 
 export function describeSummary(summary: IngestSummary): { httpStatus: number; reply: string } {

@@ -50,7 +50,8 @@ export function createProviders(config: Config): Map<Provider, IpnProvider> {
     });
   }
   if (payline !== undefined) {
-    const receiver = paylineReceiver(payline.merchants, payline.connectTimeoutMs);
+    // The fetch may take 60% of the reply deadline: the rest records the call, or the deferred fetch.
+    const receiver = paylineReceiver(payline.merchants, payline.connectTimeoutMs, Math.floor(config.ipnDeadlineMs * 0.6));
     providers.set('payline', {
       name: 'payline',
       // An unsigned trigger in the query string; the result is fetched from Payline.

@@ -1,7 +1,8 @@
 import type { NotificationOutcome } from '../domain/decide';
 import type { RejectionVerdict } from '../providers/types';
 
-export type Verdict = NotificationOutcome | RejectionVerdict | 'forbidden_source' | 'too_large' | 'unsupported_media_type';
+/** `deferred`: recorded, the result to be fetched from the platform later (Payline). */
+export type Verdict = NotificationOutcome | RejectionVerdict | 'forbidden_source' | 'too_large' | 'unsupported_media_type' | 'deferred';
 
 /** SPEC §2: 2xx means "we have it and its effect is recorded"; anything else makes the platform retry or warn. */
 const STATUS: Readonly<Record<Verdict, number>> = {
@@ -9,6 +10,7 @@ const STATUS: Readonly<Record<Verdict, number>> = {
   duplicate: 200,
   stale: 200,
   unknown_status: 200,
+  deferred: 200,
   forbidden_source: 403,
   bad_signature: 401,
   unknown_shop: 401,
@@ -23,6 +25,7 @@ const LABEL: Readonly<Record<Verdict, string>> = {
   duplicate: 'duplicate',
   stale: 'ignored, stale',
   unknown_status: 'recorded, not applied',
+  deferred: 'recorded, result to be fetched',
   forbidden_source: 'forbidden source address',
   bad_signature: 'authentication failed',
   unknown_shop: 'authentication failed',

@@ -8,10 +8,12 @@ export const MERCHANT_PARAMETER = 'merchant';
 
 export interface PaylineReceiver {
   merchants: ReadonlyMap<string, { merchant: PaylineMerchant; api: PaylineApi }>;
+  /** The part of the reply deadline the fetch may take in the request; the rest is for recording. */
+  inRequestBudgetMs: number;
 }
 
-export function paylineReceiver(merchants: readonly PaylineMerchant[], connectTimeoutMs: number): PaylineReceiver {
-  return { merchants: new Map(merchants.map((merchant) => [merchant.merchantId, { merchant, api: new PaylineApi(merchant, { connectTimeoutMs }) }])) };
+export function paylineReceiver(merchants: readonly PaylineMerchant[], connectTimeoutMs: number, inRequestBudgetMs: number): PaylineReceiver {
+  return { merchants: new Map(merchants.map((merchant) => [merchant.merchantId, { merchant, api: new PaylineApi(merchant, { connectTimeoutMs }) }])), inRequestBudgetMs };
 }
 
 function selectMerchant(query: string, receiver: PaylineReceiver) {
@@ -22,24 +24,20 @@ function selectMerchant(query: string, receiver: PaylineReceiver) {
 }
 
 /**
- * A Payline notification is an unsigned trigger: the result is fetched from Payline's
- * authenticated web services (with source failover) within the reply deadline, and only that
- * answer is believed. When Payline cannot be reached, the reply is 503 and nothing is applied:
- * Payline sends the notification again every minute for two hours.
+ * Fetches and normalizes the result a notification points at. `unavailable` when no Payline
+ * endpoint answered in time.
  */
-export async function handlePaylineNotification(request: ProviderRequest, receiver: PaylineReceiver): Promise<ProviderResult> {
+export async function fetchPaylineResult(query: string, receiver: PaylineReceiver, signal: AbortSignal): Promise<ProviderResult> {
   let trigger: PaylineTrigger;
   try {
-    trigger = parsePaylineTrigger(request.query);
+    trigger = parsePaylineTrigger(query);
   } catch (error) {
     if (error instanceof FieldError) return reject('malformed', error.message);
     throw error;
   }
-  const selected = selectMerchant(request.query, receiver);
+  const selected = selectMerchant(query, receiver);
   if (typeof selected === 'string') return reject('unknown_shop', selected);
   if (trigger.kind === 'other') return { ok: true, notifications: [], ignored: `notification type ${trigger.notificationType} does not change an order` };
-
-  const signal = request.signal ?? AbortSignal.timeout(10_000);
   try {
     const fetched = await selected.api.fetchDetails(paylineRequest(trigger), signal);
     const mode = selected.merchant.environment === 'production' ? 'PRODUCTION' : 'TEST';
@@ -51,4 +49,25 @@ export async function handlePaylineNotification(request: ProviderRequest, receiv
     if (error instanceof FieldError) return reject('malformed', error.message);
     throw error;
   }
+}
+
+const triggerKeyOf = (trigger: Exclude<PaylineTrigger, { kind: 'other' }>): string =>
+  `${trigger.notificationType}:${trigger.kind === 'web' ? trigger.token : trigger.transactionId}`;
+
+/**
+ * A Payline notification is an unsigned trigger: the result is fetched from Payline's
+ * authenticated web services (with source failover) and only that answer is believed. The fetch
+ * gets part of the reply deadline; when Payline does not answer within it, the notification is
+ * recorded with a durable fetch to run later and answered 2xx, so nothing depends on Payline
+ * repeating it (it stops after two hours).
+ */
+export async function handlePaylineNotification(request: ProviderRequest, receiver: PaylineReceiver): Promise<ProviderResult> {
+  const budget = AbortSignal.timeout(receiver.inRequestBudgetMs);
+  const signal = request.signal === undefined ? budget : AbortSignal.any([request.signal, budget]);
+  const result = await fetchPaylineResult(request.query, receiver, signal);
+  if (result.ok || result.rejection.verdict !== 'unavailable' || request.signal?.aborted === true) return result;
+  const trigger = parsePaylineTrigger(request.query);
+  const selected = selectMerchant(request.query, receiver);
+  if (trigger.kind === 'other' || typeof selected === 'string') return result;
+  return { ok: true, notifications: [], ignored: result.rejection.reason, deferred: { merchantId: selected.merchant.merchantId, triggerKey: triggerKeyOf(trigger), rawQuery: request.query } };
 }

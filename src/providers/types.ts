@@ -12,11 +12,19 @@ export interface Rejection {
 
 export type ProviderResult =
   /** No notifications means an authentic call about nothing an order cares about: `ignored` says why. */
-  | { ok: true; notifications: NormalizedNotification[]; ignored?: string; fetchedFrom?: string }
+  | { ok: true; notifications: NormalizedNotification[]; ignored?: string; fetchedFrom?: string; deferred?: DeferredFetch }
   | { ok: false; rejection: Rejection };
 
 export function reject(verdict: RejectionVerdict, reason: string): ProviderResult {
   return { ok: false, rejection: { verdict, reason } };
+}
+
+/** A result to fetch later (Payline, when the platform could not answer within the deadline). */
+export interface DeferredFetch {
+  merchantId: string;
+  /** `<notificationType>:<token or transaction id>`. */
+  triggerKey: string;
+  rawQuery: string;
 }
 
 /** What a provider reads of a request: the exact body bytes, the raw URL query string, its signature header. */

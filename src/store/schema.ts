@@ -9,6 +9,7 @@ export interface Database {
   orders: OrdersTable;
   transactions: TransactionsTable;
   outbox: OutboxTable;
+  payline_fetches: PaylineFetchesTable;
 }
 
 type CreatedAt = ColumnType<Date, never, never>;
@@ -132,6 +133,20 @@ export interface OutboxTable {
 
 export type OutboxState = 'pending' | 'delivered' | 'dead';
 
+/** Payline results still to fetch, with their schedule: the durable side of a deferred notification. */
+export interface PaylineFetchesTable {
+  id: Generated<number>;
+  merchant_id: string;
+  trigger_key: string;
+  raw_query: string;
+  delivery_id: number;
+  state: ColumnType<'pending' | 'done' | 'dead', 'pending' | undefined, 'pending' | 'done' | 'dead'>;
+  attempts: Generated<number>;
+  next_attempt_at: ColumnType<Date, Date | undefined, Date>;
+  last_error: string | null;
+  created_at: CreatedAt;
+  done_at: ColumnType<Date | null, never, Date | null>;
+}
 export type NewDelivery = Insertable<DeliveriesTable>;
 export type OrderRow = Selectable<OrdersTable>;
 export type TransactionRow = Selectable<TransactionsTable>;

@@ -1,4 +1,6 @@
 import request from 'supertest';
+import { paylineReceiver } from '../../src/outbound/payline';
+import { runPaylineFetches } from '../../src/outbound/payline-fetcher';
 import { startFakePayline, type FakePayline, type FakeResult } from '../../src/tools/fake-payline';
 import { createTestApp } from '../helpers/app';
 import { openTestDatabase, type TestDatabase } from '../helpers/database';
@@ -35,6 +37,14 @@ function app(overrides: Record<string, string> = {}) {
 }
 const notify = (target: ReturnType<typeof app>, query: string) => request(target).get(`/ipn/payline?${query}`);
 const deliveries = () => database.db.selectFrom('deliveries').selectAll().orderBy('id').execute();
+const fetches = () => database.db.selectFrom('payline_fetches').select(['trigger_key', 'state', 'attempts']).orderBy('id').execute();
+const OPTIONS = { pollMs: 1000, attemptTimeoutMs: 2000, maxAttempts: 5 };
+
+/** The worker's view of the merchant of `app()`, as `main.ts` builds it. */
+function receiver() {
+  const merchant = { merchantId: 'm1', accessKey: 'access-key-1', environment: 'homologation' as const, directoryUrl: fake.directoryUrl('m1'), defaultUrl: fake.endpointUrl('a'), contracts: [CONTRACT] };
+  return paylineReceiver([merchant], 500, 2000);
+}
 const order = (orderId: string) => database.db.selectFrom('orders').selectAll().where('order_id', '=', orderId).executeTakeFirstOrThrow();
 
 describe('Payline notifications over HTTP', () => {
@@ -90,7 +100,7 @@ describe('Payline notifications over HTTP', () => {
     expect(fake.calls.map((c) => c.endpoint)).toEqual(['b']);
   });
 
-  it('every endpoint down: 503 and nothing applied; Payline sends it again and it applies once', async () => {
+  it('every endpoint down: recorded with a durable fetch and answered 2xx; the fetch applies it once Payline answers', async () => {
     fake.endpoints = [
       { name: 'a', behaviour: 'http503' },
       { name: 'b', behaviour: 'closed' },
@@ -98,26 +108,56 @@ describe('Payline notifications over HTTP', () => {
     fake.results.set('TOKEN6', paid('PL-6', 'TX6'));
     const target = app();
     const down = await notify(target, 'notificationType=WEBTRS&token=TOKEN6');
-    expect(down.status).toBe(503);
-    expect(down.text).toMatch(/^KO-temporarily unavailable, not recorded, retry later: every Payline endpoint failed: /);
+    expect(down.status).toBe(200);
+    expect(down.text).toMatch(/^OK-recorded, result to be fetched: every Payline endpoint failed: /);
     expect(await database.db.selectFrom('notifications').select('id').execute()).toEqual([]);
+    // Payline repeats it a minute later (say it did not take the 2xx): still one fetch to run.
+    expect((await notify(target, 'notificationType=WEBTRS&token=TOKEN6')).status).toBe(200);
+    expect(await fetches()).toEqual([{ trigger_key: 'WEBTRS:TOKEN6', state: 'pending', attempts: 0 }]);
+
     fake.endpoints[0] = { name: 'a', behaviour: 'answer' };
-    expect((await notify(target, 'notificationType=WEBTRS&token=TOKEN6')).text).toBe('OK-applied: order PL-6: 00000, order PAID');
+    expect(await runPaylineFetches(database.db, receiver(), OPTIONS)).toBe(1);
+    expect(await order('PL-6')).toMatchObject({ status: 'PAID', paid_amount: 1500 });
+    expect(await fetches()).toEqual([{ trigger_key: 'WEBTRS:TOKEN6', state: 'done', attempts: 1 }]);
+    expect((await deliveries()).map((d) => [d.origin, d.verdict])).toEqual([
+      ['http', 'deferred'],
+      ['http', 'deferred'],
+      ['fetch', 'applied'],
+    ]);
+    expect((await deliveries())[2]?.fetched_from).toBe(`answered: ${fake.endpointUrl('a')}WebPaymentAPI`);
+    // Nothing is due any more; a late notification is a duplicate.
+    expect(await runPaylineFetches(database.db, receiver(), OPTIONS)).toBe(0);
     expect((await notify(target, 'notificationType=WEBTRS&token=TOKEN6')).text).toBe('OK-duplicate: order PL-6: already received');
-    expect((await deliveries()).map((d) => d.http_status)).toEqual([503, 200, 200]);
   });
 
-  it('an endpoint that never answers: the chain stops at the reply deadline, 503, nothing applied', async () => {
+  it('a deferred fetch retries with backoff while Payline is down, and is given up with its reason', async () => {
+    fake.endpoints = [{ name: 'a', behaviour: 'http503' }];
+    await notify(app(), 'notificationType=WEBTRS&token=TOKEN10');
+    expect(await runPaylineFetches(database.db, receiver(), OPTIONS)).toBe(0);
+    const [retry] = await database.db.selectFrom('payline_fetches').select(['state', 'attempts', 'next_attempt_at', 'last_error']).execute();
+    expect(retry).toMatchObject({ state: 'pending', attempts: 1 });
+    expect(retry?.last_error).toMatch(/^every Payline endpoint failed/);
+    expect(retry?.next_attempt_at.getTime()).toBeGreaterThan(Date.now() + 50_000);
+    await database.db.updateTable('payline_fetches').set({ next_attempt_at: new Date(0) }).execute();
+    expect(await runPaylineFetches(database.db, receiver(), { ...OPTIONS, maxAttempts: 2 })).toBe(1);
+    expect(await fetches()).toEqual([{ trigger_key: 'WEBTRS:TOKEN10', state: 'dead', attempts: 2 }]);
+    expect((await deliveries()).map((d) => [d.origin, d.verdict, d.http_status])).toEqual([
+      ['http', 'deferred', 200],
+      ['fetch', 'unavailable', 503],
+    ]);
+  });
+
+  it('an endpoint that never answers: the in-request fetch stops at 60% of the deadline and the call is deferred, 2xx in time', async () => {
     fake.endpoints[0] = { name: 'a', behaviour: 'hang' };
     fake.results.set('TOKEN9', paid('PL-9', 'TX9'));
     const merchant = { merchantId: 'm1', accessKey: 'k', environment: 'homologation', directoryUrl: fake.directoryUrl('m1'), defaultUrl: fake.endpointUrl('a') };
     const target = createTestApp(database, { PAYLINE_MERCHANTS: JSON.stringify([merchant]), IPN_DEADLINE_MS: '800' }).app;
     const started = Date.now();
     const res = await notify(target, 'notificationType=WEBTRS&token=TOKEN9');
-    expect(res.status).toBe(503);
-    expect(res.text).toBe('KO-temporarily unavailable, not recorded, retry later: deadline reached');
-    expect(Date.now() - started).toBeLessThan(800 + 500);
-    expect(await database.db.selectFrom('notifications').select('id').execute()).toEqual([]);
+    expect(res.status).toBe(200);
+    expect(res.text).toBe('OK-recorded, result to be fetched: deadline reached while calling Payline');
+    expect(Date.now() - started).toBeLessThan(800);
+    expect(await fetches()).toEqual([{ trigger_key: 'WEBTRS:TOKEN9', state: 'pending', attempts: 0 }]);
   });
 
   it('several tokens for one order: a refused attempt, then a paid one, then the paid one again', async () => {

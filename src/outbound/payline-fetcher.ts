@@ -1,0 +1,85 @@
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import { describeSummary } from '../http/ipn';
+import { replyLine, statusOf } from '../http/reply';
+import { recordRejectedDelivery } from '../store/deliveries';
+import { ingestNotifications, type DeliveryInput } from '../store/ingest';
+import { claimDueFetches, markFetchDone, markFetchFailed, type ClaimedFetch } from '../store/payline-fetches';
+import type { Database } from '../store/schema';
+import { fetchPaylineResult, type PaylineReceiver } from './payline';
+
+export interface PaylineFetcherOptions {
+  pollMs: number;
+  /** Time allowed to one fetch, failover chain included. */
+  attemptTimeoutMs: number;
+  /** Attempts before a fetch is dead (kept for support, with its last error). */
+  maxAttempts: number;
+}
+
+/** A pass every 15 s; a fetch gets 20 s; about four days of attempts (a minute, doubling to an hour). */
+export const PAYLINE_FETCHES: PaylineFetcherOptions = { pollMs: 15_000, attemptTimeoutMs: 20_000, maxAttempts: 100 };
+
+/** A minute, doubling, at most an hour: Payline outages are measured in minutes, rarely hours. */
+export function fetchRetryDelayMs(attempts: number): number {
+  return Math.min(3_600_000, 60_000 * 2 ** Math.max(0, attempts - 1));
+}
+
+/**
+ * One pass over the due fetches: each is fetched (with source failover) and, once Payline
+ * answers, ingested exactly like a notification answered in time, as a call of origin `fetch`.
+ * Returns how many were settled (done or dead).
+ */
+export async function runPaylineFetches(db: Kysely<Database>, receiver: PaylineReceiver, options: PaylineFetcherOptions, logger?: Logger): Promise<number> {
+  const claimed = await claimDueFetches(db, 8, options.attemptTimeoutMs * 2 + 5000);
+  let settled = 0;
+  for (const fetch of claimed) {
+    if (await settle(db, receiver, fetch, options, logger)) settled++;
+  }
+  return settled;
+}
+
+async function settle(db: Kysely<Database>, receiver: PaylineReceiver, fetch: ClaimedFetch, options: PaylineFetcherOptions, logger?: Logger): Promise<boolean> {
+  const result = await fetchPaylineResult(fetch.raw_query, receiver, AbortSignal.timeout(options.attemptTimeoutMs));
+  const delivery: DeliveryInput = { provider: 'payline', origin: 'fetch', request_id: null, source_ip: 'payline-fetch', content_type: null, raw_body: Buffer.alloc(0), raw_query: fetch.raw_query, signature_header: null };
+  if (result.ok && result.notifications.length > 0) {
+    await ingestNotifications(db, { ...delivery, fetched_from: result.fetchedFrom ?? null }, result.notifications, describeSummary);
+    await markFetchDone(db, fetch.id);
+    logger?.info({ fetchId: fetch.id, attempts: fetch.attempts }, 'deferred Payline result fetched and applied');
+    return true;
+  }
+  const reason = result.ok ? (result.ignored ?? 'nothing to apply') : result.rejection.reason;
+  const retryable = !result.ok && result.rejection.verdict === 'unavailable' && fetch.attempts < options.maxAttempts;
+  if (retryable) {
+    await markFetchFailed(db, fetch.id, reason, fetchRetryDelayMs(fetch.attempts));
+    return false;
+  }
+  // Payline answered and the answer cannot be applied, or every attempt failed: recorded for support.
+  const verdict = result.ok ? 'unknown_status' : result.rejection.verdict;
+  await recordRejectedDelivery(db, { ...delivery, verdict, reason, http_status: statusOf(verdict), reply: replyLine(verdict, reason) });
+  await markFetchFailed(db, fetch.id, reason, null);
+  logger?.warn({ fetchId: fetch.id, attempts: fetch.attempts, reason }, 'deferred Payline fetch given up');
+  return true;
+}
+
+export interface PaylineFetcher {
+  stop(): Promise<void>;
+}
+
+/** Runs the passes every `pollMs` until stopped; a pass in progress finishes first. */
+export function startPaylineFetcher(db: Kysely<Database>, receiver: PaylineReceiver, options: PaylineFetcherOptions, logger: Logger): PaylineFetcher {
+  let stopped = false;
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    if (stopped) return;
+    running = running
+      .then(() => runPaylineFetches(db, receiver, options, logger))
+      .catch((error: unknown) => logger.warn({ err: error }, 'Payline fetch pass failed; the next pass retries'));
+  }, options.pollMs);
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
