@@ -2,12 +2,12 @@ import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createApp } from './http/app';
-import { createMetrics, registerOutboxGauges, type Metrics } from './metrics';
+import { createMetrics, registerOutboxGauges, registerPaylineFetchGauges, type Metrics } from './metrics';
 import { createRelay, type Relay } from './outbox/relay';
 import { createLogger } from './log';
 import { openDatabase, type DatabaseHandle } from './store/database';
 import { migrateToLatest } from './store/migrate';
-import { outboxStats } from './store/outbox';
+import { outboxStats, queueStats } from './store/outbox';
 import { scheduleEmbeddedMaintenance, scheduleRetention } from './store/housekeeping';
 import { checkReadiness } from './store/readiness';
 import { paylineReceiver } from './outbound/payline';
@@ -46,6 +46,7 @@ async function main(): Promise<void> {
 
   const metrics = createMetrics();
   registerOutboxGauges(metrics.registry, () => outboxStats(database.db));
+  if (config.payline !== undefined) registerPaylineFetchGauges(metrics.registry, () => queueStats(database.db, 'payline_fetches'));
   const relay = await startRelay(config, database, logger, metrics);
   const paylineFetcher = startDeferredFetches(config, database, logger);
   const app = createApp({ config, db: database.db, logger, metrics, readiness: () => checkReadiness(database.db, 1000) });

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { OutboxStats } from './store/outbox';
+import type { QueueStats } from './store/outbox';
 
 export type RelayOutcome = 'delivered' | 'retry' | 'dead' | 'claim_expired' | 'unrecorded';
 
@@ -60,13 +60,14 @@ const STATS_TTL_MS = 1000;
  * Backlog gauges read from the outbox table at scrape time, so they are right whichever process
  * (or Debezium) consumes the rows. One query serves all three gauges of a scrape.
  */
-export function registerOutboxGauges(registry: Registry, readStats: () => Promise<OutboxStats>): void {
-  let cached: { at: number; stats: Promise<OutboxStats> } | null = null;
-  const stats = (): Promise<OutboxStats> => {
+/** Gauges read from a queue table at scrape time, one query per scrape window whatever their number. */
+function registerQueueGauges(registry: Registry, readStats: () => Promise<QueueStats>, gauges: readonly { name: string; help: string; pick: (s: QueueStats) => number }[]): void {
+  let cached: { at: number; stats: Promise<QueueStats> } | null = null;
+  const stats = (): Promise<QueueStats> => {
     if (cached === null || Date.now() - cached.at > STATS_TTL_MS) cached = { at: Date.now(), stats: readStats() };
     return cached.stats;
   };
-  const gauge = (name: string, help: string, pick: (s: OutboxStats) => number) =>
+  for (const { name, help, pick } of gauges) {
     new Gauge({
       name,
       help,
@@ -79,7 +80,21 @@ export function registerOutboxGauges(registry: Registry, readStats: () => Promis
         }
       },
     });
-  gauge('outbox_pending_events', 'Order events not yet delivered (pending or retrying)', (s) => s.pending);
-  gauge('outbox_oldest_pending_age_seconds', 'Age of the oldest undelivered order event, 0 when none', (s) => s.oldestPendingAgeSeconds);
-  gauge('outbox_dead_events', 'Order events given up after the attempt limit', (s) => s.dead);
+  }
+}
+
+export function registerOutboxGauges(registry: Registry, readStats: () => Promise<QueueStats>): void {
+  registerQueueGauges(registry, readStats, [
+    { name: 'outbox_pending_events', help: 'Order events not yet delivered (pending or retrying)', pick: (s) => s.pending },
+    { name: 'outbox_oldest_pending_age_seconds', help: 'Age of the oldest undelivered order event, 0 when none', pick: (s) => s.oldestPendingAgeSeconds },
+    { name: 'outbox_dead_events', help: 'Order events given up after the attempt limit', pick: (s) => s.dead },
+  ]);
+}
+
+export function registerPaylineFetchGauges(registry: Registry, readStats: () => Promise<QueueStats>): void {
+  registerQueueGauges(registry, readStats, [
+    { name: 'payline_fetches_pending', help: 'Payline notifications whose result is still to be fetched', pick: (s) => s.pending },
+    { name: 'payline_fetches_oldest_pending_age_seconds', help: 'Age of the oldest Payline result still to be fetched, 0 when none', pick: (s) => s.oldestPendingAgeSeconds },
+    { name: 'payline_fetches_dead', help: 'Payline fetches given up (their last error is in payline_fetches)', pick: (s) => s.dead },
+  ]);
 }

@@ -1,3 +1,4 @@
+import { selectByParameter } from '../lib/select-by-parameter';
 import { FieldError } from '../providers/lyra/fields';
 import { normalizePaylineDetails, parsePaylineTrigger, paylineRequest, type PaylineTrigger } from '../providers/payline';
 import { reject, type ProviderRequest, type ProviderResult } from '../providers/types';
@@ -16,18 +17,11 @@ export function paylineReceiver(merchants: readonly PaylineMerchant[], connectTi
   return { merchants: new Map(merchants.map((merchant) => [merchant.merchantId, { merchant, api: new PaylineApi(merchant, { connectTimeoutMs }) }])), inRequestBudgetMs };
 }
 
-function selectMerchant(query: string, receiver: PaylineReceiver) {
-  const requested = new URLSearchParams(query).get(MERCHANT_PARAMETER);
-  if (requested !== null) return receiver.merchants.get(requested) ?? `unknown Payline merchant ${requested.slice(0, 40)}`;
-  if (receiver.merchants.size === 1) return receiver.merchants.values().next().value as { merchant: PaylineMerchant; api: PaylineApi };
-  return `several Payline merchants are configured: add ${MERCHANT_PARAMETER}=<merchant id> to notificationURL`;
-}
+type Selected = { merchant: PaylineMerchant; api: PaylineApi };
+type Resolved = { trigger: Exclude<PaylineTrigger, { kind: 'other' }>; selected: Selected };
 
-/**
- * Fetches and normalizes the result a notification points at. `unavailable` when no Payline
- * endpoint answered in time.
- */
-export async function fetchPaylineResult(query: string, receiver: PaylineReceiver, signal: AbortSignal): Promise<ProviderResult> {
+/** The trigger and the merchant it is for; or the answer when there is nothing to fetch. */
+function resolve(query: string, receiver: PaylineReceiver): Resolved | ProviderResult {
   let trigger: PaylineTrigger;
   try {
     trigger = parsePaylineTrigger(query);
@@ -35,9 +29,13 @@ export async function fetchPaylineResult(query: string, receiver: PaylineReceive
     if (error instanceof FieldError) return reject('malformed', error.message);
     throw error;
   }
-  const selected = selectMerchant(query, receiver);
+  const selected = selectByParameter(query, MERCHANT_PARAMETER, receiver.merchants, { noun: 'Payline merchant', placeholder: '<merchant id>', url: 'notificationURL' });
   if (typeof selected === 'string') return reject('unknown_shop', selected);
   if (trigger.kind === 'other') return { ok: true, notifications: [], ignored: `notification type ${trigger.notificationType} does not change an order` };
+  return { trigger, selected };
+}
+
+async function fetchResolved({ trigger, selected }: Resolved, signal: AbortSignal): Promise<ProviderResult> {
   try {
     const fetched = await selected.api.fetchDetails(paylineRequest(trigger), signal);
     const mode = selected.merchant.environment === 'production' ? 'PRODUCTION' : 'TEST';
@@ -51,8 +49,16 @@ export async function fetchPaylineResult(query: string, receiver: PaylineReceive
   }
 }
 
-const triggerKeyOf = (trigger: Exclude<PaylineTrigger, { kind: 'other' }>): string =>
-  `${trigger.notificationType}:${trigger.kind === 'web' ? trigger.token : trigger.transactionId}`;
+/**
+ * Fetches and normalizes the result a notification points at. `unavailable` when no Payline
+ * endpoint answered in time.
+ */
+export async function fetchPaylineResult(query: string, receiver: PaylineReceiver, signal: AbortSignal): Promise<ProviderResult> {
+  const resolved = resolve(query, receiver);
+  return 'trigger' in resolved ? fetchResolved(resolved, signal) : resolved;
+}
+
+const triggerKeyOf = (trigger: Resolved['trigger']): string => `${trigger.notificationType}:${trigger.kind === 'web' ? trigger.token : trigger.transactionId}`;
 
 /**
  * A Payline notification is an unsigned trigger: the result is fetched from Payline's
@@ -62,12 +68,11 @@ const triggerKeyOf = (trigger: Exclude<PaylineTrigger, { kind: 'other' }>): stri
  * repeating it (it stops after two hours).
  */
 export async function handlePaylineNotification(request: ProviderRequest, receiver: PaylineReceiver): Promise<ProviderResult> {
+  const resolved = resolve(request.query, receiver);
+  if (!('trigger' in resolved)) return resolved;
   const budget = AbortSignal.timeout(receiver.inRequestBudgetMs);
-  const signal = request.signal === undefined ? budget : AbortSignal.any([request.signal, budget]);
-  const result = await fetchPaylineResult(request.query, receiver, signal);
+  const result = await fetchResolved(resolved, request.signal === undefined ? budget : AbortSignal.any([request.signal, budget]));
   if (result.ok || result.rejection.verdict !== 'unavailable' || request.signal?.aborted === true) return result;
-  const trigger = parsePaylineTrigger(request.query);
-  const selected = selectMerchant(request.query, receiver);
-  if (trigger.kind === 'other' || typeof selected === 'string') return result;
-  return { ok: true, notifications: [], ignored: result.rejection.reason, deferred: { merchantId: selected.merchant.merchantId, triggerKey: triggerKeyOf(trigger), rawQuery: request.query } };
+  const deferred = { merchantId: resolved.selected.merchant.merchantId, triggerKey: triggerKeyOf(resolved.trigger), rawQuery: request.query };
+  return { ok: true, notifications: [], ignored: result.rejection.reason, deferred };
 }

@@ -131,20 +131,23 @@ export async function msUntilNextDue(db: Kysely<Database>): Promise<number | nul
   return row?.ms ?? null;
 }
 
-export interface OutboxStats {
+/** The backlog of a queue table (the outbox, the deferred Payline fetches), read at scrape time. */
+export interface QueueStats {
   pending: number;
   dead: number;
   oldestPendingAgeSeconds: number;
 }
 
-export async function outboxStats(db: Kysely<Database>): Promise<OutboxStats> {
+export async function queueStats(db: Kysely<Database>, table: 'outbox' | 'payline_fetches'): Promise<QueueStats> {
   const [pending, dead] = await Promise.all([
     db
-      .selectFrom('outbox')
+      .selectFrom(table)
       .select([sql<number>`count(*)::float8`.as('count'), sql<number | null>`extract(epoch from now() - min(created_at))::float8`.as('age')])
       .where('state', '=', 'pending')
       .executeTakeFirstOrThrow(),
-    db.selectFrom('outbox').select(sql<number>`count(*)::float8`.as('count')).where('state', '=', 'dead').executeTakeFirstOrThrow(),
+    db.selectFrom(table).select(sql<number>`count(*)::float8`.as('count')).where('state', '=', 'dead').executeTakeFirstOrThrow(),
   ]);
   return { pending: pending.count, dead: dead.count, oldestPendingAgeSeconds: pending.age ?? 0 };
 }
+
+export const outboxStats = (db: Kysely<Database>): Promise<QueueStats> => queueStats(db, 'outbox');

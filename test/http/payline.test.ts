@@ -1,4 +1,7 @@
+import { Registry } from 'prom-client';
 import request from 'supertest';
+import { registerPaylineFetchGauges } from '../../src/metrics';
+import { queueStats } from '../../src/store/outbox';
 import { paylineReceiver } from '../../src/outbound/payline';
 import { runPaylineFetches } from '../../src/outbound/payline-fetcher';
 import { startFakePayline, type FakePayline, type FakeResult } from '../../src/tools/fake-payline';
@@ -145,6 +148,17 @@ describe('Payline notifications over HTTP', () => {
       ['http', 'deferred', 200],
       ['fetch', 'unavailable', 503],
     ]);
+  });
+
+  it('pending and given-up fetches show in the metrics, for alerting', async () => {
+    fake.endpoints = [{ name: 'a', behaviour: 'http503' }];
+    await notify(app(), 'notificationType=WEBTRS&token=TOKEN11');
+    const registry = new Registry();
+    registerPaylineFetchGauges(registry, () => queueStats(database.db, 'payline_fetches'));
+    const text = await registry.metrics();
+    expect(text).toContain('payline_fetches_pending 1');
+    expect(text).toContain('payline_fetches_dead 0');
+    expect(text).toMatch(/payline_fetches_oldest_pending_age_seconds \d/);
   });
 
   it('an endpoint that never answers: the in-request fetch stops at 60% of the deadline and the call is deferred, 2xx in time', async () => {

@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { NormalizedNotification } from '../../domain/notification';
 import { FieldError, optionalText, requireOrderId } from '../lyra/fields';
+import { selectByParameter } from '../../lib/select-by-parameter';
 import { reject, type ProviderRequest, type ProviderResult } from '../types';
 import { splitPayboxMessage, verifyPayboxSignature, type PayboxCryptoProvider } from './signature';
 import type { PayboxSite } from './sites';
@@ -42,12 +43,8 @@ export function handlePayboxNotification(request: Pick<ProviderRequest, 'body' |
   }
 }
 
-function selectSite(query: string, sites: ReadonlyMap<string, PayboxSite>): PayboxSite | string {
-  const requested = new URLSearchParams(query).get(SITE_PARAMETER);
-  if (requested !== null) return sites.get(requested) ?? `unknown Paybox site ${requested.slice(0, 40)}`;
-  if (sites.size === 1) return sites.values().next().value as PayboxSite;
-  return `several Paybox sites are configured: add ${SITE_PARAMETER}=<site>-<rang> to PBX_REPONDRE_A`;
-}
+const selectSite = (query: string, sites: ReadonlyMap<string, PayboxSite>): PayboxSite | string =>
+  selectByParameter(query, SITE_PARAMETER, sites, { noun: 'Paybox site', placeholder: '<site>-<rang>', url: 'PBX_REPONDRE_A' });
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
