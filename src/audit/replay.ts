@@ -1,9 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Provider } from '../domain/notification';
-import { describeSummary, type IpnProvider } from '../http/ipn';
-import { replyLine, statusOf, type Verdict } from '../http/reply';
-import { recordRejectedDelivery } from '../store/deliveries';
-import { ingestNotifications, OrderNotKnownError, type DeliveryInput } from '../store/ingest';
+import type { IpnProvider } from '../http/ipn';
+import { recordCall, settleCall, type SettledCall } from '../http/settle';
+import type { DeliveryInput } from '../store/ingest';
 import type { Database } from '../store/schema';
 import { conflict } from './problem';
 
@@ -22,15 +21,7 @@ export interface Replayer {
   requestId: string | null;
 }
 
-export interface ReplayResult {
-  deliveryId: number;
-  verdict: string;
-  httpStatus: number;
-  reply: string;
-  notificationIds: number[];
-  orderId: string | null;
-  orderStatus: string | null;
-}
+export type ReplayResult = SettledCall;
 
 /**
  * Runs a stored body through verification (with today's keys) and processing again, exactly as
@@ -46,31 +37,8 @@ export async function replayCall(db: Kysely<Database>, providers: ReadonlyMap<Pr
 
   // Verified as received: a signature timestamp is judged against the original call's time.
   const result = await provider.handle({ body, query: call.raw_query ?? '', signature: call.signature_header, receivedAt: call.received_at });
-  // A call with nothing to apply is recorded with its verdict, as the route records it.
-  const recordOnly = async (verdict: Verdict, reason: string): Promise<ReplayResult> => {
-    const reply = replyLine(verdict, reason);
-    const deliveryId = await recordRejectedDelivery(db, { ...delivery, verdict, reason, http_status: statusOf(verdict), reply });
-    return { deliveryId, verdict, httpStatus: statusOf(verdict), reply, notificationIds: [], orderId: null, orderStatus: null };
-  };
-  if (!result.ok) return recordOnly(result.rejection.verdict, result.rejection.reason);
+  if (!result.ok) return recordCall(db, delivery, result.rejection.verdict, result.rejection.reason);
   // A replay is an operator's action: if the platform cannot be asked now, they try again later.
-  if (result.deferred !== undefined) return recordOnly('unavailable', result.ignored ?? 'the platform did not answer in time');
-  if (result.notifications.length === 0) return recordOnly('unknown_status', result.ignored ?? 'nothing to apply');
-  delivery.fetched_from = result.fetchedFrom ?? null;
-  let outcome;
-  try {
-    outcome = await ingestNotifications(db, delivery, result.notifications, describeSummary);
-  } catch (error) {
-    if (error instanceof OrderNotKnownError) return recordOnly('unavailable', error.message);
-    throw error;
-  }
-  return {
-    deliveryId: outcome.deliveryId,
-    verdict: outcome.outcome,
-    httpStatus: outcome.httpStatus,
-    reply: outcome.reply,
-    notificationIds: outcome.notificationIds,
-    orderId: outcome.orderId,
-    orderStatus: outcome.orderStatus,
-  };
+  if (result.deferred !== undefined) return recordCall(db, delivery, 'unavailable', result.ignored ?? 'the platform did not answer in time');
+  return settleCall(db, delivery, result);
 }

@@ -9,11 +9,12 @@ import { within } from '../lib/within';
 import type { DeferredFetch, ProviderRequest, ProviderResult } from '../providers/types';
 import { recordDeferredFetch } from '../store/payline-fetches';
 import { recordRejectedDelivery } from '../store/deliveries';
-import { DeadlineExceededError, ingestNotifications, OrderNotKnownError, type DeliveryInput, type IngestSummary } from '../store/ingest';
+import { DeadlineExceededError, type DeliveryInput } from '../store/ingest';
 import type { Database } from '../store/schema';
 import type { Metrics } from '../metrics';
 import type { RecordBudget } from './record-budget';
 import { replyLine, statusOf, type Verdict } from './reply';
+import { settleCall } from './settle';
 
 /** What the notification route needs of a provider: how it is called, its allowlist and its pure parser/verifier. */
 export interface IpnProvider {
@@ -127,34 +128,16 @@ async function handleExchange(x: Exchange): Promise<void> {
 
   const result = await x.provider.handle({ body, query, signature, receivedAt: x.receivedAt, signal: x.signal });
   if (!result.ok) return reject(x, result.rejection.verdict, result.rejection.reason);
-  x.delivery.fetched_from = result.fetchedFrom ?? null;
   if (result.deferred !== undefined) return recordDeferred(x, result.deferred, result.ignored ?? 'the platform did not answer in time');
-  if (result.notifications.length === 0) return recordIgnored(x, result.ignored ?? 'nothing to apply');
-
-  try {
-    const outcome = await ingestNotifications(x.deps.db, x.delivery, result.notifications, describeSummary, x.signal);
-    x.finish(outcome.outcome, undefined, outcome.reply, { deliveryId: outcome.deliveryId, notificationIds: outcome.notificationIds, orderId: outcome.orderId, orderStatus: outcome.orderStatus });
-  } catch (error) {
-    // A refund whose payment has not arrived yet (deliveries are unordered): the retry applies it.
-    if (error instanceof OrderNotKnownError) return reject(x, 'unavailable', error.message);
-    throw error;
-  }
+  // A call about no order is answered 2xx only once recorded: a refusal would only make the platform retry it.
+  const settled = await settleCall(x.deps.db, x.delivery, result, x.signal);
+  const { deliveryId, notificationIds, orderId, orderStatus } = settled;
+  x.finish(settled.verdict, undefined, settled.reply, { deliveryId, notificationIds, orderId, orderStatus });
 }
 
 function headerText(value: string | string[] | undefined): string | null {
   if (value === undefined) return null;
   return (Array.isArray(value) ? value.join(',') : value).slice(0, 2048);
-}
-
-/**
- * An authentic call about nothing an order cares about: recorded, then answered 2xx, since a
- * refusal would only make the platform retry it. The 2xx waits for the record.
- */
-async function recordIgnored(x: Exchange, reason: string): Promise<void> {
-  const reply = replyLine('unknown_status', reason);
-  const deliveryId = await recordRejectedDelivery(x.deps.db, { ...x.delivery, verdict: 'unknown_status', reason, http_status: statusOf('unknown_status'), reply });
-  if (x.signal.aborted) return;
-  x.finish('unknown_status', undefined, reply, { deliveryId });
 }
 
 /** Recorded with a durable fetch in one transaction, then answered 2xx: the fetch runs later (Payline). */
@@ -163,11 +146,6 @@ async function recordDeferred(x: Exchange, fetch: DeferredFetch, reason: string)
   const deliveryId = await recordDeferredFetch(x.deps.db, { ...x.delivery, verdict: 'deferred', reason, http_status: statusOf('deferred'), reply }, fetch);
   if (x.signal.aborted) return;
   x.finish('deferred', undefined, reply, { deliveryId });
-}
-
-export function describeSummary(summary: IngestSummary): { httpStatus: number; reply: string } {
-  const detail = `order ${summary.orderId}: ${summary.detail}`;
-  return { httpStatus: statusOf(summary.outcome), reply: replyLine(summary.outcome, detail) };
 }
 
 const EMPTY = Buffer.alloc(0);

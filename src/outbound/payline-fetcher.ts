@@ -1,9 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import { describeSummary } from '../http/ipn';
-import { replyLine, statusOf } from '../http/reply';
-import { recordRejectedDelivery } from '../store/deliveries';
-import { ingestNotifications, type DeliveryInput } from '../store/ingest';
+import { recordCall, settleCall } from '../http/settle';
+import type { DeliveryInput } from '../store/ingest';
 import { claimDueFetches, markFetchDone, markFetchFailed, type ClaimedFetch } from '../store/payline-fetches';
 import type { Database } from '../store/schema';
 import { fetchPaylineResult, type PaylineReceiver } from './payline';
@@ -42,7 +40,7 @@ async function settle(db: Kysely<Database>, receiver: PaylineReceiver, fetch: Cl
   const result = await fetchPaylineResult(fetch.raw_query, receiver, AbortSignal.timeout(options.attemptTimeoutMs));
   const delivery: DeliveryInput = { provider: 'payline', origin: 'fetch', request_id: null, source_ip: 'payline-fetch', content_type: null, raw_body: Buffer.alloc(0), raw_query: fetch.raw_query, signature_header: null };
   if (result.ok && result.notifications.length > 0) {
-    await ingestNotifications(db, { ...delivery, fetched_from: result.fetchedFrom ?? null }, result.notifications, describeSummary);
+    await settleCall(db, delivery, result);
     await markFetchDone(db, fetch.id);
     logger?.info({ fetchId: fetch.id, attempts: fetch.attempts }, 'deferred Payline result fetched and applied');
     return true;
@@ -54,8 +52,7 @@ async function settle(db: Kysely<Database>, receiver: PaylineReceiver, fetch: Cl
     return false;
   }
   // Payline answered and the answer cannot be applied, or every attempt failed: recorded for support.
-  const verdict = result.ok ? 'unknown_status' : result.rejection.verdict;
-  await recordRejectedDelivery(db, { ...delivery, verdict, reason, http_status: statusOf(verdict), reply: replyLine(verdict, reason) });
+  await recordCall(db, delivery, result.ok ? 'unknown_status' : result.rejection.verdict, reason);
   await markFetchFailed(db, fetch.id, reason, null);
   logger?.warn({ fetchId: fetch.id, attempts: fetch.attempts, reason }, 'deferred Payline fetch given up');
   return true;
