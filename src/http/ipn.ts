@@ -52,6 +52,8 @@ interface Exchange {
   provider: IpnProvider;
   deps: IpnDeps;
   signal: AbortSignal;
+  /** The latest time the write may end and still be answered before the deadline. */
+  commitBy: Date;
   /** The request's logger, made on first use: a flood's calls past their budget never need one. */
   log(): Logger;
   delivery: DeliveryInput;
@@ -85,6 +87,7 @@ export function ipnHandler(provider: IpnProvider, deps: IpnDeps): RequestHandler
       finish('unavailable', 'deadline reached');
     }, deps.deadlineMs);
     const receivedAt = new Date();
+    const commitBy = new Date(receivedAt.getTime() + deps.deadlineMs - COMMIT_MARGIN_MS);
     const delivery: DeliveryInput = {
       provider: provider.name,
       origin: 'http',
@@ -96,7 +99,7 @@ export function ipnHandler(provider: IpnProvider, deps: IpnDeps): RequestHandler
       signature_header: null,
     };
     try {
-      await handleExchange({ req, res, provider, deps, signal: deadline.signal, log, delivery, receivedAt, finish });
+      await handleExchange({ req, res, provider, deps, signal: deadline.signal, commitBy, log, delivery, receivedAt, finish });
     } catch (error) {
       // Never a 500 and never a crash: the platform retries a 503, and the retry is deduplicated.
       if (!(error instanceof DeadlineExceededError)) log().error({ err: error }, 'notification processing failed');
@@ -130,7 +133,7 @@ async function handleExchange(x: Exchange): Promise<void> {
   if (!result.ok) return reject(x, result.rejection.verdict, result.rejection.reason);
   if (result.deferred !== undefined) return recordDeferred(x, result.deferred, result.ignored ?? 'the platform did not answer in time');
   // A call about no order is answered 2xx only once recorded: a refusal would only make the platform retry it.
-  const settled = await settleCall(x.deps.db, x.delivery, result, x.signal);
+  const settled = await settleCall(x.deps.db, x.delivery, result, { signal: x.signal, commitBy: x.commitBy });
   const { deliveryId, notificationIds, orderId, orderStatus } = settled;
   x.finish(settled.verdict, undefined, settled.reply, { deliveryId, notificationIds, orderId, orderStatus });
 }
@@ -149,6 +152,14 @@ async function recordDeferred(x: Exchange, fetch: DeferredFetch, reason: string)
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * The write checks the deadline on the database's clock at the end of its statement, before it
+ * commits: this margin is left for the commit and the reply, and absorbs a small clock offset
+ * between this host and the database's. Should the check pass and the reply still be late, the
+ * platform's retry is answered as a duplicate: nothing is lost or applied twice.
+ */
+const COMMIT_MARGIN_MS = 50;
 
 const bodyLimit = (x: Exchange): number => x.provider.bodyLimitBytes ?? x.deps.bodyLimitBytes;
 

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { ProviderResult } from '../providers/types';
 import { recordRejectedDelivery } from '../store/deliveries';
-import { ingestNotifications, OrderNotKnownError, type DeliveryInput, type IngestSummary } from '../store/ingest';
+import { ingestNotifications, OrderNotKnownError, type DeliveryInput, type IngestLimits, type IngestSummary } from '../store/ingest';
 import type { Database } from '../store/schema';
 import { replyLine, statusOf, type Verdict } from './reply';
 
@@ -33,10 +33,10 @@ export async function recordCall(db: Kysely<Database>, delivery: DeliveryInput, 
  * nothing to apply (an event about no order) or not yet (a refund before its payment), the call
  * recorded with the reason.
  */
-export async function settleCall(db: Kysely<Database>, delivery: DeliveryInput, result: Extract<ProviderResult, { ok: true }>, signal?: AbortSignal): Promise<SettledCall> {
+export async function settleCall(db: Kysely<Database>, delivery: DeliveryInput, result: Extract<ProviderResult, { ok: true }>, limits?: IngestLimits): Promise<SettledCall> {
   if (result.notifications.length === 0) return recordCall(db, delivery, 'unknown_status', result.ignored ?? 'nothing to apply');
   try {
-    const outcome = await ingestNotifications(db, { ...delivery, fetched_from: result.fetchedFrom ?? null }, result.notifications, describeSummary, signal);
+    const outcome = await ingestNotifications(db, { ...delivery, fetched_from: result.fetchedFrom ?? null }, result.notifications, describeSummary, limits);
     const { deliveryId, notificationIds, orderId, orderStatus } = outcome;
     return { deliveryId, verdict: outcome.outcome, httpStatus: outcome.httpStatus, reply: outcome.reply, notificationIds, orderId, orderStatus };
   } catch (error) {

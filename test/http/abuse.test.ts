@@ -74,7 +74,8 @@ describe('security basics', () => {
     const answer = JSON.stringify(lyraRestAnswer({ shopId: HMAC_SHOP.shopId, orderId: 'LOG-2', status: 'AUTHORISED' })).replace('497010XXXXXX0055', pan).replace('buyer@example.com', email);
     const rest = lyraRestFields(answer, HMAC_SHOP.testPassword);
     await postLyra(app, encodeForm(rest)).expect(200);
-    await request(app).get('/api/v1/notifications/1').set('Authorization', `Bearer ${AUDIT_TOKEN}`).expect(200);
+    const recorded = await database.db.selectFrom('notifications').select('id').where('order_id', '=', 'LOG-1').executeTakeFirstOrThrow();
+    await request(app).get(`/api/v1/notifications/${recorded.id}`).set('Authorization', `Bearer ${AUDIT_TOKEN}`).expect(200);
     await request(app).get('/api/v1/notifications').set('Authorization', 'Bearer wrong-token').expect(401);
     await request(app).post('/api/v1/deliveries/1/replay').set('Authorization', `Bearer ${AUDIT_TOKEN}`).set('X-Forwarded-For', PLATFORM_IP).expect(200);
     logger.flush();

@@ -1,0 +1,266 @@
+import { CompiledQuery, type Kysely } from 'kysely';
+import type { OrderIdentity } from '../domain/events';
+import type { OrderStatus } from '../domain/notification';
+import type { OrderState, TransactionState } from '../domain/order-status';
+import type { Database, NewDelivery } from './schema';
+
+/*
+ * The three statements of the ingest, as fixed texts: each is parsed and planned once per
+ * connection (store/prepared.ts) and built without a query builder on the request path. Every
+ * variable part travels as a parameter, lists as jsonb. No `*` in them: a prepared statement must
+ * not change its result columns when a later migration adds one.
+ */
+
+/** The order as read: its state, its transactions, and a version that any later write changes. */
+export interface StoredOrder {
+  id: number;
+  /** The row's `xmin`: every write of an order row changes it, this service's and any other. */
+  version: string;
+  state: OrderState;
+  transactions: TransactionState[];
+}
+
+export interface StoredState {
+  order: StoredOrder | null;
+  /** Notifications already recorded, by dedup key. */
+  existing: Map<string, number>;
+}
+
+const READ_STATE = `
+SELECT
+  (SELECT row_to_json(o) FROM (
+    SELECT orders.id, orders.xmin::text AS version, orders.status, orders.paid_amount, orders.refunded_amount, orders.currency, orders.abandoned,
+      (SELECT coalesce(json_agg(json_build_object(
+          'transactionId', t.transaction_id, 'operation', t.operation, 'status', t.status, 'statusRaw', t.status_raw,
+          'amount', t.amount, 'currency', t.currency, 'sequenceNumber', t.sequence_number, 'paymentConfig', t.payment_config,
+          'failureIsFinal', t.failure_is_final, 'lastNotificationId', t.last_notification_id) ORDER BY t.last_notification_id), '[]'::json)
+        FROM transactions t WHERE t.order_ref = orders.id) AS transactions
+    FROM orders
+    WHERE orders.provider = $1::text AND orders.shop_id = $2::text AND orders.mode = $3::text AND orders.order_id = $4::text) o) AS "order",
+  (SELECT coalesce(json_agg(json_build_object('id', n.id, 'dedupKey', n.dedup_key)), '[]'::json)
+    FROM notifications n WHERE n.dedup_key = ANY($5::text[])) AS existing`;
+
+interface StateRow {
+  order: {
+    id: number;
+    version: string;
+    status: OrderStatus;
+    paid_amount: number;
+    refunded_amount: number;
+    currency: string | null;
+    abandoned: boolean;
+    transactions: TransactionState[];
+  } | null;
+  existing: { id: number; dedupKey: string }[];
+}
+
+/** One snapshot of the order and of which of the delivery's notifications are already recorded. */
+export async function readStoredState(db: Kysely<Database>, identity: OrderIdentity, dedupKeys: readonly string[]): Promise<StoredState> {
+  const { rows } = await db.executeQuery<StateRow>(CompiledQuery.raw(READ_STATE, [identity.provider, identity.shopId, identity.mode, identity.orderId, dedupKeys]));
+  const row = rows[0] as StateRow;
+  const o = row.order;
+  return {
+    order:
+      o === null
+        ? null
+        : {
+            id: Number(o.id),
+            version: o.version,
+            state: { status: o.status, paidAmount: o.paid_amount, refundedAmount: o.refunded_amount, currency: o.currency, abandoned: o.abandoned },
+            transactions: o.transactions,
+          },
+    existing: new Map(row.existing.map((e) => [e.dedupKey, Number(e.id)])),
+  };
+}
+
+const DELIVERY_COLUMNS = 'provider, origin, request_id, source_ip, content_type, raw_body, raw_query, signature_header, fetched_from, verdict, reason, http_status, reply';
+
+/** The call's record and its links; `$1` … `$13` are the delivery, `$14` the links. */
+const DELIVERY_AND_LINKS = `
+d AS (
+  INSERT INTO deliveries (${DELIVERY_COLUMNS})
+  VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::bytea, $7::text, $8::text, $9::text, $10::text, $11::text, $12::smallint, $13::text)
+  RETURNING id
+), links AS (
+  INSERT INTO delivery_notifications (delivery_id, notification_id, outcome)
+  SELECT d.id, x.notification_id, x.outcome FROM d CROSS JOIN jsonb_to_recordset($14::jsonb) AS x(notification_id bigint, outcome text)
+  RETURNING notification_id
+)`;
+
+/** A delivery whose notifications are all recorded already: the call and its links, nothing else. */
+const WRITE_DUPLICATE = `
+WITH ${DELIVERY_AND_LINKS}
+SELECT (SELECT id FROM d) AS delivery_id,
+  ipn_ingest_check((SELECT count(notification_id) FROM links) >= 0, $15::timestamptz) AS checked`;
+
+/**
+ * Everything a decision implies, in one statement: the order (created, or updated only if its
+ * version is still the one decided on), the new notifications with their outcomes, the
+ * transactions, the outbox rows, the call and its links. Data-modifying CTEs cannot see each
+ * other's rows, so the order's id reaches the others through `ord`; the foreign keys are checked
+ * at the end of the statement. The final check reads every part, so it runs after all of them,
+ * and rolls the whole statement back if the order or a notification moved since it was read.
+ */
+const WRITE_DECIDED = `
+WITH ${DELIVERY_AND_LINKS},
+created AS (
+  INSERT INTO orders (provider, shop_id, mode, order_id, status, paid_amount, refunded_amount, currency, abandoned)
+  SELECT $16::text, $17::text, $18::text, $19::text, $22::text, $23::bigint, $24::bigint, $25::text, $26::boolean
+  WHERE $20::bigint IS NULL
+  ON CONFLICT (provider, shop_id, mode, order_id) DO NOTHING
+  RETURNING id
+), updated AS (
+  UPDATE orders SET status = $22::text, paid_amount = $23::bigint, refunded_amount = $24::bigint, currency = $25::text, abandoned = $26::boolean, updated_at = now()
+  WHERE id = $20::bigint AND xmin::text = $21::text
+  RETURNING id
+), ord AS (
+  SELECT id FROM created UNION ALL SELECT id FROM updated
+), n AS (
+  INSERT INTO notifications (id, dedup_key, provider, format, shop_id, mode, order_id, transaction_id, operation, status, status_raw, amount, currency,
+    sequence_number, payment_config, source, event_time, failure_is_final, outcome, outcome_detail, order_ref)
+  OVERRIDING SYSTEM VALUE
+  SELECT x.id, x.dedup_key, x.provider, x.format, x.shop_id, x.mode, x.order_id, x.transaction_id, x.operation, x.status, x.status_raw, x.amount, x.currency,
+    x.sequence_number, x.payment_config, x.source, x.event_time, x.failure_is_final, x.outcome, x.outcome_detail, ord.id
+  FROM jsonb_to_recordset($27::jsonb) AS x(id bigint, dedup_key text, provider text, format text, shop_id text, mode text, order_id text, transaction_id text,
+    operation text, status text, status_raw text, amount bigint, currency text, sequence_number integer, payment_config text, source text,
+    event_time timestamptz, failure_is_final boolean, outcome text, outcome_detail text)
+  CROSS JOIN ord
+  ON CONFLICT (dedup_key) DO NOTHING
+  RETURNING id
+), tx AS (
+  INSERT INTO transactions (provider, shop_id, mode, transaction_id, order_ref, operation, status, status_raw, amount, currency, sequence_number,
+    payment_config, failure_is_final, last_notification_id)
+  SELECT $16::text, $17::text, $18::text, x.transaction_id, ord.id, x.operation, x.status, x.status_raw, x.amount, x.currency, x.sequence_number,
+    x.payment_config, x.failure_is_final, x.last_notification_id
+  FROM jsonb_to_recordset($28::jsonb) AS x(transaction_id text, operation text, status text, status_raw text, amount bigint, currency text,
+    sequence_number integer, payment_config text, failure_is_final boolean, last_notification_id bigint)
+  CROSS JOIN ord
+  ON CONFLICT (provider, shop_id, mode, transaction_id) DO UPDATE SET
+    operation = excluded.operation, status = excluded.status, status_raw = excluded.status_raw, amount = excluded.amount,
+    currency = excluded.currency, sequence_number = excluded.sequence_number, payment_config = excluded.payment_config,
+    failure_is_final = excluded.failure_is_final, last_notification_id = excluded.last_notification_id, updated_at = now()
+  RETURNING transaction_id
+), ev AS (
+  INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, notification_id)
+  SELECT x.id, x.aggregatetype, x.aggregateid, x.type, x.payload, x.notification_id
+  FROM jsonb_to_recordset($29::jsonb) AS x(id uuid, aggregatetype text, aggregateid text, type text, payload jsonb, notification_id bigint)
+  CROSS JOIN ord
+  RETURNING id
+)
+SELECT (SELECT id FROM d) AS delivery_id,
+  ipn_ingest_check(
+    (SELECT count(id) FROM ord) = 1
+      AND (SELECT count(id) FROM n) = jsonb_array_length($27::jsonb)
+      AND (SELECT count(transaction_id) FROM tx) >= 0
+      AND (SELECT count(id) FROM ev) >= 0
+      AND (SELECT count(notification_id) FROM links) >= 0,
+    $15::timestamptz) AS checked`;
+
+export type DeliveryRecord = Omit<NewDelivery, 'id' | 'received_at'>;
+
+export interface NotificationRecord {
+  id: number;
+  dedup_key: string;
+  provider: string;
+  format: string;
+  shop_id: string;
+  mode: string;
+  order_id: string;
+  transaction_id: string | null;
+  operation: string;
+  status: string;
+  status_raw: string;
+  amount: number | null;
+  currency: string | null;
+  sequence_number: number | null;
+  payment_config: string | null;
+  source: string | null;
+  event_time: string | null;
+  failure_is_final: boolean;
+  outcome: string;
+  outcome_detail: string;
+}
+
+export interface OutboxRecord {
+  id: string;
+  aggregatetype: string;
+  aggregateid: string;
+  type: string;
+  payload: object;
+  notification_id: number;
+}
+
+export interface LinkRecord {
+  notification_id: number;
+  outcome: string;
+}
+
+export interface DecidedWrite {
+  identity: OrderIdentity;
+  /** The order as read, or null to create it (it must not exist by then). */
+  expected: { id: number; version: string } | null;
+  order: OrderState;
+  notifications: readonly NotificationRecord[];
+  transactions: readonly TransactionState[];
+  events: readonly OutboxRecord[];
+}
+
+function deliveryParameters(delivery: DeliveryRecord, links: readonly LinkRecord[], commitBy: Date | null): unknown[] {
+  const d = delivery;
+  return [
+    d.provider, d.origin ?? 'http', d.request_id ?? null, d.source_ip, d.content_type ?? null, d.raw_body ?? null, d.raw_query ?? null,
+    d.signature_header ?? null, d.fetched_from ?? null, d.verdict, d.reason ?? null, d.http_status, d.reply,
+    JSON.stringify(links), commitBy?.toISOString() ?? null,
+  ];
+}
+
+/**
+ * Writes a call; with `decided`, everything its new notifications decide. Throws with SQLSTATE
+ * 40001 when the state it was decided on has changed (decide again), IR503 past `commitBy`.
+ */
+export async function writeDelivery(
+  db: Kysely<Database>,
+  delivery: DeliveryRecord,
+  links: readonly LinkRecord[],
+  decided: DecidedWrite | null,
+  commitBy: Date | null,
+): Promise<number> {
+  const head = deliveryParameters(delivery, links, commitBy);
+  const query =
+    decided === null
+      ? CompiledQuery.raw(WRITE_DUPLICATE, head)
+      : CompiledQuery.raw(WRITE_DECIDED, [
+          ...head,
+          decided.identity.provider, decided.identity.shopId, decided.identity.mode, decided.identity.orderId,
+          decided.expected?.id ?? null, decided.expected?.version ?? null,
+          decided.order.status, decided.order.paidAmount, decided.order.refundedAmount, decided.order.currency, decided.order.abandoned,
+          JSON.stringify(decided.notifications), JSON.stringify(decided.transactions.map(transactionRecord)), JSON.stringify(decided.events),
+        ]);
+  const { rows } = await db.executeQuery<{ delivery_id: number }>(query);
+  return Number((rows[0] as { delivery_id: number }).delivery_id);
+}
+
+function transactionRecord(tx: TransactionState) {
+  return {
+    transaction_id: tx.transactionId,
+    operation: tx.operation,
+    status: tx.status,
+    status_raw: tx.statusRaw,
+    amount: tx.amount,
+    currency: tx.currency,
+    sequence_number: tx.sequenceNumber,
+    payment_config: tx.paymentConfig,
+    failure_is_final: tx.failureIsFinal,
+    last_notification_id: tx.lastNotificationId,
+  };
+}
+
+/** SQLSTATE of a write decided on state that has since moved: read and decide again. */
+export const STATE_MOVED = '40001';
+/** SQLSTATE of a write that reached the end of its statement past the reply deadline. */
+export const PAST_DEADLINE = 'IR503';
+
+export function sqlStateOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}

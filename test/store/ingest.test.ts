@@ -1,0 +1,117 @@
+import type { NormalizedNotification } from '../../src/domain/notification';
+import { describeSummary } from '../../src/http/settle';
+import { DeadlineExceededError, ingestNotifications, type DeliveryInput } from '../../src/store/ingest';
+import { PAST_DEADLINE, readStoredState, sqlStateOf, STATE_MOVED, writeDelivery, type DecidedWrite } from '../../src/store/ingest-statements';
+import { NotificationIds } from '../../src/store/notification-ids';
+import { openTestDatabase, type TestDatabase } from '../helpers/database';
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await openTestDatabase();
+});
+afterAll(() => database.close());
+beforeEach(() => database.reset());
+
+const IDENTITY = { provider: 'lyra', shopId: '12345678', mode: 'TEST', orderId: 'ING-1' } as const;
+
+function notification(transactionId: string, status: 'authorised' | 'refused' = 'authorised'): NormalizedNotification {
+  return {
+    ...IDENTITY,
+    format: 'form',
+    transactionId,
+    status,
+    statusRaw: status === 'authorised' ? 'AUTHORISED' : 'REFUSED',
+    operation: 'debit',
+    operationRaw: 'DEBIT',
+    amount: 1500,
+    currency: 'EUR',
+    sequenceNumber: 1,
+    paymentConfig: 'SINGLE',
+    source: 'PAY',
+    eventTime: null,
+    failureIsFinal: false,
+  } as NormalizedNotification;
+}
+
+const CALL: DeliveryInput = { provider: 'lyra', origin: 'http', request_id: null, source_ip: '127.0.0.1', content_type: null, raw_body: null, raw_query: null, signature_header: null };
+const RECORD = { ...CALL, verdict: 'applied', reason: 'test', http_status: 200, reply: 'OK-test' };
+
+async function counts() {
+  const n = async (table: 'notifications' | 'outbox' | 'orders' | 'transactions' | 'deliveries') =>
+    Number((await database.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+  return { notifications: await n('notifications'), outbox: await n('outbox'), orders: await n('orders'), transactions: await n('transactions'), deliveries: await n('deliveries') };
+}
+
+/** A write of one new refused attempt, decided on the order as `read` saw it. */
+function staleWrite(id: number, expected: DecidedWrite['expected']): DecidedWrite {
+  return {
+    identity: IDENTITY,
+    expected,
+    order: { status: 'PENDING', paidAmount: 0, refundedAmount: 0, currency: 'EUR', abandoned: false },
+    notifications: [{ id, dedup_key: `test-${id}`, provider: 'lyra', format: 'form', shop_id: IDENTITY.shopId, mode: 'TEST', order_id: IDENTITY.orderId, transaction_id: `tx-${id}`, operation: 'debit', status: 'refused', status_raw: 'REFUSED', amount: 1500, currency: 'EUR', sequence_number: 1, payment_config: null, source: null, event_time: null, failure_is_final: false, outcome: 'applied', outcome_detail: 'test' }],
+    transactions: [],
+    events: [],
+  };
+}
+
+describe('the one-statement ingest write', () => {
+  it('a new order: one statement records the call, the notification, the order, its transaction and its event', async () => {
+    const result = await ingestNotifications(database.db, CALL, [notification('t1')], describeSummary);
+    expect(result).toMatchObject({ outcome: 'applied', orderStatus: 'PAID', httpStatus: 200 });
+    expect(await counts()).toEqual({ notifications: 1, outbox: 1, orders: 1, transactions: 1, deliveries: 1 });
+  });
+
+  it('a write decided on an order that has moved since it was read rolls back whole (40001), leaving nothing of it', async () => {
+    await ingestNotifications(database.db, CALL, [notification('t1', 'refused')], describeSummary);
+    const read = await readStoredState(database.db, IDENTITY, []);
+    if (read.order === null) throw new Error('order not read');
+    await ingestNotifications(database.db, CALL, [notification('t2')], describeSummary);
+    const before = await counts();
+    const [id] = await new NotificationIds(database.db).take(1);
+    const stale = writeDelivery(database.db, RECORD, [], staleWrite(id as number, { id: read.order.id, version: read.order.version }), null);
+    await expect(stale.catch(sqlStateOf)).resolves.toBe(STATE_MOVED);
+    expect(await counts()).toEqual(before);
+    expect((await readStoredState(database.db, IDENTITY, [])).order?.state.status).toBe('PAID');
+  });
+
+  it('a write that guessed a new order rolls back when the order exists (40001)', async () => {
+    await ingestNotifications(database.db, CALL, [notification('t1')], describeSummary);
+    const before = await counts();
+    const [id] = await new NotificationIds(database.db).take(1);
+    await expect(writeDelivery(database.db, RECORD, [], staleWrite(id as number, null), null).catch(sqlStateOf)).resolves.toBe(STATE_MOVED);
+    expect(await counts()).toEqual(before);
+  });
+
+  it('a write reaching its end past its commit time rolls back (IR503); the ingest reports the deadline', async () => {
+    const [id] = await new NotificationIds(database.db).take(1);
+    const late = writeDelivery(database.db, RECORD, [], staleWrite(id as number, null), new Date(Date.now() - 1));
+    await expect(late.catch(sqlStateOf)).resolves.toBe(PAST_DEADLINE);
+    await expect(ingestNotifications(database.db, CALL, [notification('t1')], describeSummary, { commitBy: new Date(Date.now() - 1) })).rejects.toBeInstanceOf(DeadlineExceededError);
+    expect(await counts()).toEqual({ notifications: 0, outbox: 0, orders: 0, transactions: 0, deliveries: 0 });
+  });
+
+  it('a delivery of notifications all known already writes only the call and its links', async () => {
+    await ingestNotifications(database.db, CALL, [notification('t1')], describeSummary);
+    const again = await ingestNotifications(database.db, CALL, [notification('t1'), notification('t1')], describeSummary);
+    expect(again).toMatchObject({ outcome: 'duplicate', orderStatus: null });
+    expect(await counts()).toEqual({ notifications: 1, outbox: 1, orders: 1, transactions: 1, deliveries: 2 });
+  });
+
+  it('notifications of one order sent at once are each decided on what the others left', async () => {
+    const results = await Promise.all(['t1', 't2', 't3', 't4'].map((tx, i) => ingestNotifications(database.db, CALL, [notification(tx, i === 2 ? 'authorised' : 'refused')], describeSummary)));
+    expect(results.every((r) => r.outcome === 'applied')).toBe(true);
+    expect(await counts()).toMatchObject({ notifications: 4, orders: 1, transactions: 4, deliveries: 4 });
+    expect((await readStoredState(database.db, IDENTITY, [])).order?.state.status).toBe('PAID');
+  });
+});
+
+describe('notification ids drawn ahead', () => {
+  it('are distinct across concurrent takes and blocks, and never handed out twice', async () => {
+    const ids = new NotificationIds(database.db);
+    const taken = (await Promise.all(Array.from({ length: 40 }, (_, i) => ids.take(1 + (i % 7))))).flat();
+    const more = await ids.take(300);
+    const all = [...taken, ...more];
+    expect(new Set(all).size).toBe(all.length);
+    expect(all.every((id) => Number.isSafeInteger(id) && id > 0)).toBe(true);
+  });
+});
