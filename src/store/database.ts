@@ -4,7 +4,8 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { PGliteDialect } from './pglite-dialect';
-import { preparingPool } from './prepared';
+import { attachWriteBatcher, WriteBatcher } from './batched-writes';
+import { preparingPool, StatementNames } from './prepared';
 import type { Database } from './schema';
 
 export type DatabaseKind = 'postgres' | 'embedded';
@@ -67,8 +68,20 @@ function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
   pool.on('connect', (client) => {
     client.on('error', (error) => options.logger?.warn({ err: error }, 'database connection lost during use'));
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
+  const names = new StatementNames();
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool, names) }) });
+  attachWriteBatcher(db, new WriteBatcher(pool, names, batchesInFlight(options.poolSize)));
   return { db, kind: 'postgres', listen: (channel, onNotify) => listenPostgres(url, channel, onNotify, options.logger), close: () => db.destroy() };
+}
+
+/**
+ * Batches of ingest writes running at once: a quarter of the pool (2 of the default 10). The
+ * reads, the relay and the audit keep connections of their own, and writes that arrive meanwhile
+ * share the next batch's commit. On the 2-core benchmark machine 1, 2 and 5 measured within noise
+ * of each other (715, 675 and 640 req/s); more than one leaves room for a larger database server.
+ */
+function batchesInFlight(poolSize: number): number {
+  return Math.max(1, Math.floor(poolSize / 4));
 }
 
 const LISTEN_RECONNECT_MS = 1000;

@@ -1,5 +1,6 @@
 import { CompiledQuery, type Kysely } from 'kysely';
-import type { OrderIdentity } from '../domain/events';
+import { orderAggregateId, type OrderIdentity } from '../domain/events';
+import { writeBatcherOf } from './batched-writes';
 import type { OrderStatus } from '../domain/notification';
 import type { OrderState, TransactionState } from '../domain/order-status';
 import type { Database, NewDelivery } from './schema';
@@ -236,6 +237,12 @@ export async function writeDelivery(
           decided.order.status, decided.order.paidAmount, decided.order.refundedAmount, decided.order.currency, decided.order.abandoned,
           JSON.stringify(decided.notifications), JSON.stringify(decided.transactions.map(transactionRecord)), JSON.stringify(decided.events),
         ]);
+  const batcher = writeBatcherOf(db);
+  if (batcher !== undefined) {
+    // Writes of one batch take their locks in order of order identity (batched-writes.ts).
+    const [deliveryId] = await batcher.write(query.sql, query.parameters, decided === null ? '' : orderAggregateId(decided.identity), commitBy);
+    return Number(deliveryId);
+  }
   const { rows } = await db.executeQuery<{ delivery_id: number }>(query);
   return Number((rows[0] as { delivery_id: number }).delivery_id);
 }

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { NormalizedNotification } from '../../src/domain/notification';
 import { describeSummary } from '../../src/http/settle';
 import { DeadlineExceededError, ingestNotifications, type DeliveryInput } from '../../src/store/ingest';
@@ -14,9 +15,10 @@ beforeEach(() => database.reset());
 
 const IDENTITY = { provider: 'lyra', shopId: '12345678', mode: 'TEST', orderId: 'ING-1' } as const;
 
-function notification(transactionId: string, status: 'authorised' | 'refused' = 'authorised'): NormalizedNotification {
+function notification(transactionId: string, status: 'authorised' | 'refused' = 'authorised', orderId: string = IDENTITY.orderId): NormalizedNotification {
   return {
     ...IDENTITY,
+    orderId,
     format: 'form',
     transactionId,
     status,
@@ -43,12 +45,12 @@ async function counts() {
 }
 
 /** A write of one new refused attempt, decided on the order as `read` saw it. */
-function staleWrite(id: number, expected: DecidedWrite['expected']): DecidedWrite {
+function staleWrite(id: number, expected: DecidedWrite['expected'], orderId: string = IDENTITY.orderId): DecidedWrite {
   return {
-    identity: IDENTITY,
+    identity: { ...IDENTITY, orderId },
     expected,
     order: { status: 'PENDING', paidAmount: 0, refundedAmount: 0, currency: 'EUR', abandoned: false },
-    notifications: [{ id, dedup_key: `test-${id}`, provider: 'lyra', format: 'form', shop_id: IDENTITY.shopId, mode: 'TEST', order_id: IDENTITY.orderId, transaction_id: `tx-${id}`, operation: 'debit', status: 'refused', status_raw: 'REFUSED', amount: 1500, currency: 'EUR', sequence_number: 1, payment_config: null, source: null, event_time: null, failure_is_final: false, outcome: 'applied', outcome_detail: 'test' }],
+    notifications: [{ id, dedup_key: `test-${id}`, provider: 'lyra', format: 'form', shop_id: IDENTITY.shopId, mode: 'TEST', order_id: orderId, transaction_id: `tx-${id}`, operation: 'debit', status: 'refused', status_raw: 'REFUSED', amount: 1500, currency: 'EUR', sequence_number: 1, payment_config: null, source: null, event_time: null, failure_is_final: false, outcome: 'applied', outcome_detail: 'test' }],
     transactions: [],
     events: [],
   };
@@ -113,5 +115,35 @@ describe('notification ids drawn ahead', () => {
     const all = [...taken, ...more];
     expect(new Set(all).size).toBe(all.length);
     expect(all.every((id) => Number.isSafeInteger(id) && id > 0)).toBe(true);
+  });
+});
+
+const onPostgres = process.env.TEST_DATABASE_URL ? describe : describe.skip;
+
+onPostgres('batched writes (PostgreSQL)', () => {
+  it('concurrent calls share commits: their rows carry fewer transaction ids than there are calls', async () => {
+    const results = await Promise.all(Array.from({ length: 24 }, (_, i) => ingestNotifications(database.db, CALL, [notification(`b${i}`, 'authorised', `BATCH-${i}`)], describeSummary)));
+    expect(results.every((r) => r.outcome === 'applied')).toBe(true);
+    const { rows } = await sql<{ calls: number; transactions: number }>`SELECT count(id)::int AS calls, count(DISTINCT xmin::text)::int AS transactions FROM deliveries`.execute(database.db);
+    expect(rows[0]?.calls).toBe(24);
+    expect(rows[0]?.transactions).toBeLessThan(24);
+    expect(await counts()).toEqual({ notifications: 24, outbox: 24, orders: 24, transactions: 24, deliveries: 24 });
+  });
+
+  it('a statement failing in a batch fails only its own call: the others are sent again and recorded once', async () => {
+    await ingestNotifications(database.db, CALL, [notification('t0', 'refused')], describeSummary);
+    const read = await readStoredState(database.db, IDENTITY, []);
+    if (read.order === null) throw new Error('order not read');
+    await ingestNotifications(database.db, CALL, [notification('t1', 'refused')], describeSummary);
+    const [id] = await new NotificationIds(database.db).take(1);
+    const ids = await new NotificationIds(database.db).take(12);
+    // Writes of new orders, straight to the store: a write failing because of another's error
+    // would reach its caller here (the ingest would hide it by deciding again).
+    const others = ids.map((otherId, i) => writeDelivery(database.db, RECORD, [], staleWrite(otherId, null, `OTHER-${i}`), null));
+    // The first writes fill the batches in flight; the others and the stale one queue together.
+    const stale = writeDelivery(database.db, RECORD, [], staleWrite(id as number, { id: read.order.id, version: read.order.version }), null).catch(sqlStateOf);
+    expect(await stale).toBe(STATE_MOVED);
+    expect(await Promise.all(others)).toHaveLength(12);
+    expect(await counts()).toMatchObject({ notifications: 14, orders: 13, deliveries: 14 });
   });
 });
