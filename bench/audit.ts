@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { AUDIT_TOKEN, createTestApp } from '../test/helpers/app';
@@ -42,7 +43,7 @@ async function main(): Promise<void> {
   try {
     await seedAuditTables(database.db, ROWS);
     const { app } = createTestApp(database, { AUDIT_API_TOKEN: AUDIT_TOKEN });
-    const server = app.listen(0, '127.0.0.1');
+    const server = createServer(app).listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     console.log(`audit API benchmark: ${ROWS} notifications, calls and events, ${database.kind} database, ${REQUESTS} sequential requests each`);

@@ -4,6 +4,7 @@ import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
+import proxyaddr from 'proxy-addr';
 import type { Config } from '../config';
 import { auditRouter } from '../audit/routes';
 import type { Provider } from '../domain/notification';
@@ -11,6 +12,7 @@ import type { Database } from '../store/schema';
 import type { Readiness } from '../store/readiness';
 import { ipnHandler, type IpnProvider } from './ipn';
 import { createProviders } from './providers';
+import { sendText } from './reply';
 import { RecordBudget } from './record-budget';
 import type { Metrics } from '../metrics';
 
@@ -32,34 +34,70 @@ function requestId(req: IncomingMessage, res: ServerResponse): string {
   return id;
 }
 
+/** The service's request listener, for `http.createServer` and for supertest. */
+export type AppHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
 /**
- * The notification routes come before pino-http: they log one richer line of their own per call,
- * and skipping its per-request logger is measurable under load (bench/ingest.ts).
+ * The notification routes, answered before Express: a call to `/ipn/<provider>` needs none of
+ * its routing, request decoration or per-request logger, and skipping them is measurable under
+ * load (bench/ingest.ts). They log one richer line of their own per call. The client address
+ * follows the same `trust proxy` setting as Express's `req.ip`.
  */
-function mountReceiver(app: Express, deps: AppDeps, providers: Map<Provider, IpnProvider>): void {
+type ReceiverRoute = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+function receiverRoutes(deps: AppDeps, providers: Map<Provider, IpnProvider>, trust: TrustFunction): Map<string, ReceiverRoute> {
   const { config, logger, metrics } = deps;
   const ipnDeps = { db: deps.db, logger, metrics, deadlineMs: config.ipnDeadlineMs, bodyLimitBytes: config.ipnBodyLimitBytes, recordBudget: new RecordBudget() };
+  const routes = new Map<string, ReceiverRoute>();
   for (const provider of providers.values()) {
     const handle = ipnHandler(provider, ipnDeps);
     const allowed = provider.methods.join(', ');
-    app.all(`/ipn/${provider.name}`, (req, res, next) => {
-      req.id = requestId(req, res);
-      if ((provider.methods as readonly string[]).includes(req.method)) return handle(req, res, next);
-      res.status(405).set('Allow', allowed).type('text/plain; charset=utf-8').send(`KO-method not allowed: use ${provider.methods.join(' or ')}`);
+    routes.set(`/ipn/${provider.name}`, async (req, res) => {
+      const id = requestId(req, res);
+      if (!(provider.methods as readonly string[]).includes(req.method ?? '')) {
+        res.setHeader('Allow', allowed);
+        return sendText(res, 405, `KO-method not allowed: use ${provider.methods.join(' or ')}`);
+      }
+      return handle(req, res, { id, ip: proxyaddr(req, trust) });
     });
   }
+  return routes;
 }
 
-export function createApp(deps: AppDeps): Express {
+type TrustFunction = (address: string, hop: number) => boolean;
+
+/** The receiver routes first, matched as Express would match them; anything else to Express. */
+export function createApp(deps: AppDeps): AppHandler {
+  const providers = createProviders(deps.config);
+  const app = createExpressApp(deps, providers);
+  // Express compiles `trust proxy` into this function; req.ip is proxyaddr(req, it).
+  const trust = app.get('trust proxy fn') as TrustFunction;
+  // A relay-only process keeps health and metrics but receives nothing.
+  const routes = deps.config.role === 'relay' ? new Map<string, ReceiverRoute>() : receiverRoutes(deps, providers, trust);
+  return (req, res) => {
+    const path = pathOf(req.url ?? '/');
+    const route = routes.get(path);
+    if (route === undefined) return void app(req, res);
+    route(req, res).catch((error: unknown) => {
+      deps.logger.error({ err: error }, 'notification route failed');
+      if (!res.headersSent) sendText(res, 503, 'KO-temporarily unavailable, retry later');
+    });
+  };
+}
+
+/** The route of a URL as Express matches it by default: case-insensitive, one trailing slash optional. */
+function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  const path = (query < 0 ? url : url.slice(0, query)).toLowerCase();
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}
+
+function createExpressApp(deps: AppDeps, providers: Map<Provider, IpnProvider>): Express {
   const { config, logger, metrics } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('trust proxy', config.trustProxy);
-
-  // A relay-only process keeps health and metrics but receives nothing.
-  const providers = createProviders(config);
-  if (config.role !== 'relay') mountReceiver(app, deps, providers);
 
   app.use(
     pinoHttp({

@@ -1,5 +1,5 @@
 import contentType from 'content-type';
-import type { Request, RequestHandler, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import getRawBody from 'raw-body';
@@ -13,7 +13,7 @@ import { DeadlineExceededError, type DeliveryInput } from '../store/ingest';
 import type { Database } from '../store/schema';
 import type { Metrics } from '../metrics';
 import type { RecordBudget } from './record-budget';
-import { replyLine, statusOf, type Verdict } from './reply';
+import { replyLine, sendText, statusOf, type Verdict } from './reply';
 import { settleCall } from './settle';
 
 /** What the notification route needs of a provider: how it is called, its allowlist and its pure parser/verifier. */
@@ -46,9 +46,16 @@ export interface IpnDeps {
   recordBudget: RecordBudget;
 }
 
+/** Who called, as the route resolved it: the request id and the client address (`TRUST_PROXY`). */
+export interface Caller {
+  id: string;
+  ip: string | undefined;
+}
+
 interface Exchange {
-  req: Request;
-  res: Response;
+  req: IncomingMessage;
+  res: ServerResponse;
+  ip: string | undefined;
   provider: IpnProvider;
   deps: IpnDeps;
   signal: AbortSignal;
@@ -66,18 +73,18 @@ interface Exchange {
  * decide in one transaction, reply. A timer answers 503 at the deadline whatever the database
  * is doing, and the transaction then rolls back instead of committing late.
  */
-export function ipnHandler(provider: IpnProvider, deps: IpnDeps): RequestHandler {
-  return async (req, res) => {
+export function ipnHandler(provider: IpnProvider, deps: IpnDeps): (req: IncomingMessage, res: ServerResponse, caller: Caller) => Promise<void> {
+  return async (req, res, caller) => {
     const stopTimer = deps.metrics.ipnReplySeconds.startTimer({ provider: provider.name });
     const deadline = new AbortController();
     // The receiver routes run before pino-http (one line per call is enough): the request id is
     // bound here instead.
     let child: Logger | undefined;
-    const log = (): Logger => (child ??= deps.logger.child({ reqId: req.id }));
+    const log = (): Logger => (child ??= deps.logger.child({ reqId: caller.id }));
     const finish = (verdict: Verdict, detail?: string, reply = replyLine(verdict, detail), context: object = {}, quiet = false): void => {
       if (res.headersSent) return;
       const status = statusOf(verdict);
-      res.status(status).type('text/plain; charset=utf-8').send(provider.replyBody?.(status, reply) ?? reply);
+      sendText(res, status, provider.replyBody?.(status, reply) ?? reply);
       deps.metrics.ipnCalls.inc({ provider: provider.name, verdict, status });
       stopTimer();
       if (!quiet) log().info({ ...context, provider: provider.name, verdict, status, reply }, 'notification answered');
@@ -91,15 +98,15 @@ export function ipnHandler(provider: IpnProvider, deps: IpnDeps): RequestHandler
     const delivery: DeliveryInput = {
       provider: provider.name,
       origin: 'http',
-      request_id: typeof req.id === 'string' ? req.id : null,
-      source_ip: req.ip ?? req.socket.remoteAddress ?? 'unknown',
+      request_id: caller.id,
+      source_ip: caller.ip ?? req.socket.remoteAddress ?? 'unknown',
       content_type: req.headers['content-type']?.slice(0, 255) ?? null,
       raw_body: null,
       raw_query: null,
       signature_header: null,
     };
     try {
-      await handleExchange({ req, res, provider, deps, signal: deadline.signal, commitBy, log, delivery, receivedAt, finish });
+      await handleExchange({ req, res, ip: caller.ip, provider, deps, signal: deadline.signal, commitBy, log, delivery, receivedAt, finish });
     } catch (error) {
       // Never a 500 and never a crash: the platform retries a 503, and the retry is deduplicated.
       if (!(error instanceof DeadlineExceededError)) log().error({ err: error }, 'notification processing failed');
@@ -111,11 +118,11 @@ export function ipnHandler(provider: IpnProvider, deps: IpnDeps): RequestHandler
 }
 
 async function handleExchange(x: Exchange): Promise<void> {
-  if (!x.provider.allowlist.allows(x.req.ip)) {
+  if (!x.provider.allowlist.allows(x.ip)) {
     // The body of a disallowed caller is never read nor stored.
-    return reject(x, 'forbidden_source', `${x.req.ip ?? 'unknown address'} is not allowed`);
+    return reject(x, 'forbidden_source', `${x.ip ?? 'unknown address'} is not allowed`);
   }
-  const query = rawQueryOf(x.req.originalUrl);
+  const query = rawQueryOf(x.req.url ?? '');
   x.delivery.raw_query = query === '' ? null : query;
   let body: Buffer = EMPTY;
   if (x.req.method === 'POST') {

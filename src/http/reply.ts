@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { NotificationOutcome } from '../domain/decide';
 import type { RejectionVerdict } from '../providers/types';
 
@@ -64,4 +65,12 @@ export function replyLine(verdict: Verdict, detail?: string): string {
   const prefix = statusOf(verdict) < 300 ? 'OK-' : 'KO-';
   const line = detail === undefined || detail === '' ? `${prefix}${LABEL[verdict]}` : `${prefix}${LABEL[verdict]}: ${detail}`;
   return truncateUtf8(line.replace(UNSAFE, ' '), REPLY_MAX_BYTES);
+}
+
+/** A plain-text reply, as Express's `res.type(…).send(…)` writes it, without Express. */
+export function sendText(res: ServerResponse, status: number, body: string): void {
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
 }

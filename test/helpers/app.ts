@@ -1,4 +1,4 @@
-import type { Express } from 'express';
+import type { AppHandler } from '../../src/http/app';
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/config';
 import { createApp } from '../../src/http/app';
@@ -32,7 +32,7 @@ export function testConfig(env: Record<string, string> = {}): Config {
 }
 
 export interface TestApp {
-  app: Express;
+  app: AppHandler;
   metrics: Metrics;
   config: Config;
 }

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import type { Express } from 'express';
+import type { AppHandler } from '../../src/http/app';
 import { lyraFormBody, lyraRestBody, type LyraNotificationOptions } from '../../src/tools/lyra-notifications';
 import { HMAC_SHOP, PLATFORM_IP } from './app';
 
@@ -20,16 +20,16 @@ export function restBody(options: Options): string {
 }
 
 /** POST a body to /ipn/lyra from the platform's address, through the trusted loopback proxy. */
-export function postLyra(app: Express, body: string | Buffer, contentType = 'application/x-www-form-urlencoded') {
+export function postLyra(app: AppHandler, body: string | Buffer, contentType = 'application/x-www-form-urlencoded') {
   const req = request(app).post('/ipn/lyra').set('X-Forwarded-For', PLATFORM_IP).set('Content-Type', contentType);
   // Raw bytes as they are: superagent would otherwise run a Buffer through its form serializer.
   return Buffer.isBuffer(body) ? req.serialize((bytes: Buffer) => bytes as unknown as string).send(body) : req.send(body);
 }
 
-export function sendForm(app: Express, options: Options) {
+export function sendForm(app: AppHandler, options: Options) {
   return postLyra(app, formBody(options));
 }
 
-export function sendRest(app: Express, options: Options) {
+export function sendRest(app: AppHandler, options: Options) {
   return postLyra(app, restBody(options));
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Express } from 'express';
+import type { AppHandler } from '../../src/http/app';
 import request from 'supertest';
 import { DEFAULT_RETOUR, payboxMessage, type PayboxNotificationOptions } from '../../src/tools/paybox-notifications';
 
@@ -20,13 +20,13 @@ export const PAYBOX_ENV = {
 export const SITE_QUERY = 'site=1999888-32';
 
 /** The IPN by GET, as Paybox sends it by default: merchant parameter first, then the variables. */
-export function getPaybox(app: Express, options: PayboxNotificationOptions | string, from = PAYBOX_IP) {
+export function getPaybox(app: AppHandler, options: PayboxNotificationOptions | string, from = PAYBOX_IP) {
   const query = typeof options === 'string' ? options : payboxMessage({ prefix: SITE_QUERY, ...options });
   return request(app).get(`/ipn/paybox?${query}`).set('X-Forwarded-For', from);
 }
 
 /** The IPN by POST (PBX_RUF1=POST): the variables in the body, the merchant parameter in the URL. */
-export function postPaybox(app: Express, options: PayboxNotificationOptions | string, contentType: string | null = 'application/x-www-form-urlencoded') {
+export function postPaybox(app: AppHandler, options: PayboxNotificationOptions | string, contentType: string | null = 'application/x-www-form-urlencoded') {
   const body = typeof options === 'string' ? options : payboxMessage(options);
   const req = request(app).post(`/ipn/paybox?${SITE_QUERY}`).set('X-Forwarded-For', PAYBOX_IP);
   if (contentType !== null) req.set('Content-Type', contentType);

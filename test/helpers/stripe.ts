@@ -1,4 +1,4 @@
-import type { Express } from 'express';
+import type { AppHandler } from '../../src/http/app';
 import request from 'supertest';
 import { stripeEventBody, stripeSignatureHeader, type StripeEventOptions } from '../../src/tools/stripe-notifications';
 
@@ -18,7 +18,7 @@ export interface SendOptions {
 }
 
 /** POST an event as Stripe does: JSON body, Stripe-Signature over its exact bytes. */
-export function postStripe(app: Express, event: StripeEventOptions | string, options: SendOptions = {}) {
+export function postStripe(app: AppHandler, event: StripeEventOptions | string, options: SendOptions = {}) {
   const body = typeof event === 'string' ? event : stripeEventBody(event);
   const header = options.header === undefined ? stripeSignatureHeader(body, options.secrets ?? [STRIPE_SECRET], options.timestamp) : options.header;
   const req = request(app).post('/ipn/stripe').set('Content-Type', options.contentType ?? 'application/json; charset=utf-8');

@@ -143,6 +143,18 @@ describe('SPEC §2 status codes', () => {
     expectReply(res, 200, 'OK-');
   });
 
+  it('the notification URL matches as an Express route does: any case, one trailing slash, any query', async () => {
+    for (const [index, path] of ['/ipn/lyra/', '/IPN/Lyra', '/ipn/lyra?from=bo'].entries()) {
+      const res = await request(t.app).post(path).set('X-Forwarded-For', PLATFORM_IP).type('form').send(formBody({ orderId: `S-URL-${index}`, status: 'AUTHORISED' }));
+      expectReply(res, 200, 'OK-');
+      expect(res.text).toContain('applied');
+    }
+    for (const path of ['/ipn/lyrax', '/ipn/lyra//', '/ipn']) {
+      const res = await request(t.app).post(path).set('X-Forwarded-For', PLATFORM_IP).type('form').send(formBody({ orderId: 'S-URL-9', status: 'AUTHORISED' }));
+      expect(res.status).toBe(404);
+    }
+  });
+
   it('other methods: 405, never a redirect', async () => {
     const res = await request(t.app).get('/ipn/lyra');
     expect(res.status).toBe(405);
