@@ -47,7 +47,8 @@ type ReceiverRoute = (req: IncomingMessage, res: ServerResponse) => Promise<void
 
 function receiverRoutes(deps: AppDeps, providers: Map<Provider, IpnProvider>, trust: TrustFunction): Map<string, ReceiverRoute> {
   const { config, logger, metrics } = deps;
-  const ipnDeps = { db: deps.db, logger, metrics, deadlineMs: config.ipnDeadlineMs, bodyLimitBytes: config.ipnBodyLimitBytes, recordBudget: new RecordBudget() };
+  const answerLogger = logger.child({}, { redact: { paths: [] } });
+  const ipnDeps = { db: deps.db, logger, answerLogger, metrics, deadlineMs: config.ipnDeadlineMs, bodyLimitBytes: config.ipnBodyLimitBytes, recordBudget: new RecordBudget() };
   const routes = new Map<string, ReceiverRoute>();
   for (const provider of providers.values()) {
     const handle = ipnHandler(provider, ipnDeps);

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { createTestApp, HMAC_SHOP, PLATFORM_IP, SHA1_SHOP, type TestApp } from '../helpers/app';
 import { openTestDatabase, type TestDatabase } from '../helpers/database';
+import { capturedLogs } from '../helpers/log-capture';
 import { formBody, postLyra, restBody, sendForm } from '../helpers/lyra';
 import { encodeForm, lyraFormFields, lyraRestAnswer, lyraRestFields, signLyraForm } from '../../src/tools/lyra-notifications';
 
@@ -186,6 +187,13 @@ describe('SPEC §2 status codes', () => {
     expect(delivery?.request_id).toBe('trace-abc.123');
     const replaced = await sendForm(t.app, { orderId: 'S-15', status: 'AUTHORISED' }).set('X-Request-Id', 'not a valid id');
     expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    // The call's log line carries the same id.
+    const answered = capturedLogs.map((line) => JSON.parse(line) as { msg?: string; reqId?: string; orderId?: string }).filter((line) => line.msg === 'notification answered');
+    const line = answered.find((l) => l.orderId === 'S-14');
+    expect(line?.reqId).toBe('trace-abc.123');
+    // Only these fields: the line is not redacted by path (http/ipn.ts), so nothing else may reach it.
+    expect(Object.keys(line ?? {}).sort()).toEqual(['deliveryId', 'level', 'msg', 'notificationIds', 'orderId', 'orderStatus', 'provider', 'reply', 'reqId', 'service', 'status', 'time', 'verdict']);
+    expect(answered.find((line) => line.orderId === 'S-15')?.reqId).toBe(replaced.headers['x-request-id']);
   });
 
   it('health and readiness', async () => {
