@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { StatementNames } from './prepared';
+import { PAST_DEADLINE } from './sqlstate';
 
 /** One write waiting for its batch: a prepared statement's text and parameters. */
 interface PendingWrite {
@@ -122,12 +123,9 @@ export class WriteBatcher {
 /** A write whose deadline passed while it waited is not sent: it could only roll back. */
 function stillInTime(w: PendingWrite): boolean {
   if (w.commitBy === null || w.commitBy.getTime() > Date.now()) return true;
-  w.reject(Object.assign(new Error('the reply deadline passed before the write was sent'), { code: PAST_DEADLINE_CODE }));
+  w.reject(Object.assign(new Error('the reply deadline passed before the write was sent'), { code: PAST_DEADLINE }));
   return false;
 }
-
-/** Same SQLSTATE as the statement's own deadline check (migrations/0008). */
-const PAST_DEADLINE_CODE = 'IR503';
 
 function isStatementError(error: unknown): boolean {
   return typeof (error as { severity?: unknown } | null)?.severity === 'string';

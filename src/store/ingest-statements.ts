@@ -1,9 +1,9 @@
-import { CompiledQuery, type Kysely } from 'kysely';
+import { CompiledQuery, type Kysely, type Selectable } from 'kysely';
 import { orderAggregateId, type OrderIdentity } from '../domain/events';
 import { writeBatcherOf } from './batched-writes';
 import type { OrderStatus } from '../domain/notification';
 import type { OrderState, TransactionState } from '../domain/order-status';
-import type { Database, NewDelivery } from './schema';
+import type { Database, NewDelivery, NotificationsTable } from './schema';
 
 /*
  * The three statements of the ingest, as fixed texts: each is parsed and planned once per
@@ -159,28 +159,13 @@ SELECT (SELECT id FROM d) AS delivery_id,
 
 export type DeliveryRecord = Omit<NewDelivery, 'id' | 'received_at'>;
 
-export interface NotificationRecord {
-  id: number;
-  dedup_key: string;
-  provider: string;
-  format: string;
-  shop_id: string;
-  mode: string;
-  order_id: string;
-  transaction_id: string | null;
-  operation: string;
-  status: string;
-  status_raw: string;
-  amount: number | null;
-  currency: string | null;
-  sequence_number: number | null;
-  payment_config: string | null;
-  source: string | null;
+/** A new notification's row, with its outcome, as the write inserts it (its order's id comes from the write). */
+export type NotificationRecord = Omit<Selectable<NotificationsTable>, 'created_at' | 'order_ref' | 'event_time' | 'outcome' | 'outcome_detail'> & {
+  /** ISO 8601, as the notification carries it. */
   event_time: string | null;
-  failure_is_final: boolean;
   outcome: string;
   outcome_detail: string;
-}
+};
 
 export interface OutboxRecord {
   id: string;
@@ -260,14 +245,4 @@ function transactionRecord(tx: TransactionState) {
     failure_is_final: tx.failureIsFinal,
     last_notification_id: tx.lastNotificationId,
   };
-}
-
-/** SQLSTATE of a write decided on state that has since moved: read and decide again. */
-export const STATE_MOVED = '40001';
-/** SQLSTATE of a write that reached the end of its statement past the reply deadline. */
-export const PAST_DEADLINE = 'IR503';
-
-export function sqlStateOf(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
 }

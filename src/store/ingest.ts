@@ -6,10 +6,7 @@ import { buildEventPayload, orderAggregateId, orderIdentityOf, type OrderIdentit
 import type { NormalizedNotification, OrderStatus } from '../domain/notification';
 import { NEW_ORDER, type TransactionState } from '../domain/order-status';
 import {
-  PAST_DEADLINE,
   readStoredState,
-  sqlStateOf,
-  STATE_MOVED,
   writeDelivery,
   type DecidedWrite,
   type LinkRecord,
@@ -18,6 +15,7 @@ import {
   type StoredState,
 } from './ingest-statements';
 import { notificationIdsOf } from './notification-ids';
+import { PAST_DEADLINE, sqlStateOf, STATE_MOVED } from './sqlstate';
 import type { Database, NewDelivery } from './schema';
 
 /** The request as the HTTP layer saw it; the verdict and reply are filled in by the caller. */

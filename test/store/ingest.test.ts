@@ -2,7 +2,8 @@ import { sql } from 'kysely';
 import type { NormalizedNotification } from '../../src/domain/notification';
 import { describeSummary } from '../../src/http/settle';
 import { DeadlineExceededError, ingestNotifications, type DeliveryInput } from '../../src/store/ingest';
-import { PAST_DEADLINE, readStoredState, sqlStateOf, STATE_MOVED, writeDelivery, type DecidedWrite } from '../../src/store/ingest-statements';
+import { readStoredState, writeDelivery, type DecidedWrite } from '../../src/store/ingest-statements';
+import { PAST_DEADLINE, sqlStateOf, STATE_MOVED } from '../../src/store/sqlstate';
 import { NotificationIds } from '../../src/store/notification-ids';
 import { openTestDatabase, type TestDatabase } from '../helpers/database';
 
