@@ -43,7 +43,7 @@ export type AppHandler = (req: IncomingMessage, res: ServerResponse) => void;
  * load (bench/ingest.ts). They log one richer line of their own per call. The client address
  * follows the same `trust proxy` setting as Express's `req.ip`.
  */
-type ReceiverRoute = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+type ReceiverRoute = (req: IncomingMessage, res: ServerResponse, query: string) => Promise<void>;
 
 function receiverRoutes(deps: AppDeps, providers: Map<Provider, IpnProvider>, trust: TrustFunction): Map<string, ReceiverRoute> {
   const { config, logger, metrics } = deps;
@@ -53,13 +53,13 @@ function receiverRoutes(deps: AppDeps, providers: Map<Provider, IpnProvider>, tr
   for (const provider of providers.values()) {
     const handle = ipnHandler(provider, ipnDeps);
     const allowed = provider.methods.join(', ');
-    routes.set(`/ipn/${provider.name}`, async (req, res) => {
+    routes.set(`/ipn/${provider.name}`, async (req, res, query) => {
       const id = requestId(req, res);
       if (!(provider.methods as readonly string[]).includes(req.method ?? '')) {
         res.setHeader('Allow', allowed);
         return sendText(res, 405, `KO-method not allowed: use ${provider.methods.join(' or ')}`);
       }
-      return handle(req, res, { id, ip: proxyaddr(req, trust) });
+      return handle(req, res, { id, ip: proxyaddr(req, trust), query });
     });
   }
   return routes;
@@ -76,21 +76,26 @@ export function createApp(deps: AppDeps): AppHandler {
   // A relay-only process keeps health and metrics but receives nothing.
   const routes = deps.config.role === 'relay' ? new Map<string, ReceiverRoute>() : receiverRoutes(deps, providers, trust);
   return (req, res) => {
-    const path = pathOf(req.url ?? '/');
-    const route = routes.get(path);
+    const { path, query } = splitUrl(req.url ?? '/');
+    const route = routes.get(routeKey(path));
     if (route === undefined) return void app(req, res);
-    route(req, res).catch((error: unknown) => {
+    route(req, res, query).catch((error: unknown) => {
       deps.logger.error({ err: error }, 'notification route failed');
       if (!res.headersSent) sendText(res, 503, 'KO-temporarily unavailable, retry later');
     });
   };
 }
 
-/** The route of a URL as Express matches it by default: case-insensitive, one trailing slash optional. */
-function pathOf(url: string): string {
-  const query = url.indexOf('?');
-  const path = (query < 0 ? url : url.slice(0, query)).toLowerCase();
-  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+/** The path, and the query string exactly as it came on the request line, never decoded. */
+function splitUrl(url: string): { path: string; query: string } {
+  const at = url.indexOf('?');
+  return at < 0 ? { path: url, query: '' } : { path: url.slice(0, at), query: url.slice(at + 1) };
+}
+
+/** A path as Express matches a route by default: case-insensitive, one trailing slash optional. */
+function routeKey(path: string): string {
+  const lower = path.toLowerCase();
+  return lower.length > 1 && lower.endsWith('/') ? lower.slice(0, -1) : lower;
 }
 
 function createExpressApp(deps: AppDeps, providers: Map<Provider, IpnProvider>): Express {

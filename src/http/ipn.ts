@@ -52,16 +52,17 @@ export interface IpnDeps {
   recordBudget: RecordBudget;
 }
 
-/** Who called, as the route resolved it: the request id and the client address (`TRUST_PROXY`). */
+/** The call as the route resolved it: request id, client address (`TRUST_PROXY`), raw query string. */
 export interface Caller {
   id: string;
   ip: string | undefined;
+  query: string;
 }
 
 interface Exchange {
   req: IncomingMessage;
   res: ServerResponse;
-  ip: string | undefined;
+  caller: Caller;
   provider: IpnProvider;
   deps: IpnDeps;
   signal: AbortSignal;
@@ -112,7 +113,7 @@ export function ipnHandler(provider: IpnProvider, deps: IpnDeps): (req: Incoming
       signature_header: null,
     };
     try {
-      await handleExchange({ req, res, ip: caller.ip, provider, deps, signal: deadline.signal, commitBy, log, delivery, receivedAt, finish });
+      await handleExchange({ req, res, caller, provider, deps, signal: deadline.signal, commitBy, log, delivery, receivedAt, finish });
     } catch (error) {
       // Never a 500 and never a crash: the platform retries a 503, and the retry is deduplicated.
       if (!(error instanceof DeadlineExceededError)) log().error({ err: error }, 'notification processing failed');
@@ -124,11 +125,11 @@ export function ipnHandler(provider: IpnProvider, deps: IpnDeps): (req: Incoming
 }
 
 async function handleExchange(x: Exchange): Promise<void> {
-  if (!x.provider.allowlist.allows(x.ip)) {
+  if (!x.provider.allowlist.allows(x.caller.ip)) {
     // The body of a disallowed caller is never read nor stored.
-    return reject(x, 'forbidden_source', `${x.ip ?? 'unknown address'} is not allowed`);
+    return reject(x, 'forbidden_source', `${x.caller.ip ?? 'unknown address'} is not allowed`);
   }
-  const query = rawQueryOf(x.req.url ?? '');
+  const query = x.caller.query;
   x.delivery.raw_query = query === '' ? null : query;
   let body: Buffer = EMPTY;
   if (x.req.method === 'POST') {
@@ -175,12 +176,6 @@ const EMPTY = Buffer.alloc(0);
 const COMMIT_MARGIN_MS = 50;
 
 const bodyLimit = (x: Exchange): number => x.provider.bodyLimitBytes ?? x.deps.bodyLimitBytes;
-
-/** The query string exactly as it came on the request line, never decoded. */
-function rawQueryOf(url: string): string {
-  const at = url.indexOf('?');
-  return at < 0 ? '' : url.slice(at + 1);
-}
 
 function checkContentType(header: string | undefined, provider: IpnProvider): string | null {
   const expected = provider.contentTypes.join(' or ');

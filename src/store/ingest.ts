@@ -68,6 +68,7 @@ async function withOrderIds(db: Kysely<Database>, notifications: readonly Normal
 
 interface Received {
   notification: NormalizedNotification;
+  dedupKey: string;
   id: number;
   isNew: boolean;
 }
@@ -90,8 +91,8 @@ const MAX_ATTEMPTS = 20;
  *
  * The decision is made in TypeScript (domain/decide.ts) on the order as read, then written with
  * a check that the order and the notifications are still as read; if not, the statement rolls
- * back and the delivery is decided again on a fresh read. A notification of an order not seen
- * yet, the most common case, is decided on an empty order without reading first: one round trip.
+ * back and the delivery is decided again on a fresh read. The first notification of an order is
+ * decided on an empty order without reading first: one round trip.
  * If the reply deadline passes before the statement ends, it rolls back: the platform is told 503
  * and nothing is written.
  */
@@ -155,13 +156,13 @@ async function plan(
   if (lacking.length > 0) (await notificationIdsOf(db).take(lacking.length)).forEach((id, i) => ids.set(lacking[i] as string, id));
   const claimed = new Set<string>();
   const received = notifications.map((notification, index): Received => {
-    const key = keys[index] as string;
-    const known = state.existing.get(key);
-    if (known !== undefined) return { notification, id: known, isNew: false };
-    const id = ids.get(key) as number;
-    if (claimed.has(key)) return { notification, id, isNew: false };
-    claimed.add(key);
-    return { notification, id, isNew: true };
+    const dedupKey = keys[index] as string;
+    const known = state.existing.get(dedupKey);
+    if (known !== undefined) return { notification, dedupKey, id: known, isNew: false };
+    const id = ids.get(dedupKey) as number;
+    if (claimed.has(dedupKey)) return { notification, dedupKey, id, isNew: false };
+    claimed.add(dedupKey);
+    return { notification, dedupKey, id, isNew: true };
   });
   const fresh = received.filter((r) => r.isNew);
   const order = state.order;
@@ -176,18 +177,18 @@ async function plan(
       identity,
       expected: order === null ? null : { id: order.id, version: order.version },
       order: decision.order,
-      notifications: fresh.map((r, i) => notificationRecord(r, keys[received.indexOf(r)] as string, decision.decisions[i] as Decision)),
+      notifications: fresh.map((r, i) => notificationRecord(r, decision.decisions[i] as Decision)),
       transactions: lastStatePerTransaction(decision),
       events: outboxRows(identity, decision, fresh),
     },
   };
 }
 
-function notificationRecord(r: Received, dedupKey: string, decision: Decision): NotificationRecord {
+function notificationRecord(r: Received, decision: Decision): NotificationRecord {
   const n = r.notification;
   return {
     id: r.id,
-    dedup_key: dedupKey,
+    dedup_key: r.dedupKey,
     provider: n.provider,
     format: n.format,
     shop_id: n.shopId,
