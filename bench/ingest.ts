@@ -14,7 +14,9 @@ import { freePort, root } from '../test/helpers/service';
 /**
  * The request path under load: the real service against a bare baseline (parse, verify, one
  * INSERT … ON CONFLICT of the fields) on the same PostgreSQL, alternating A B A B; then the
- * service with a million notifications already stored; then the embedded database.
+ * service while a disallowed address floods it from another process (as fast as it can, then at
+ * `--flood-rate` calls/s); then with a million notifications already stored; then the embedded
+ * database.
  *
  *   npm run bench:ingest                         the machine's PostgreSQL (postgres@127.0.0.1:5432)
  *   BENCH_DATABASE_URL=postgres://… npm run bench:ingest -- --duration 15 --stored 1000000
@@ -26,6 +28,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '2' },
     stored: { type: 'string', default: '1000000' },
     'flood-connections': { type: 'string', default: '16' },
+    'flood-rate': { type: 'string', default: '1000' },
     'no-embedded': { type: 'boolean', default: false },
   },
 });
@@ -34,8 +37,11 @@ const CONNECTIONS = Number(values.connections);
 const ROUNDS = Number(values.rounds);
 const STORED = Number(values.stored);
 const FLOOD_CONNECTIONS = Number(values['flood-connections']);
-/** A scanner's address: not allowed, so every call of the flood is refused with 403. */
-const FLOOD_SOURCE = '203.0.113.77';
+/** Calls per second of the second, paced flood (the first goes as fast as it can). */
+const FLOOD_RATE = Number(values['flood-rate']);
+const WARM_UP_SECONDS = Math.min(3, DURATION);
+/** Scanners' addresses, one per flood: not allowed, so every call of a flood is refused with 403. */
+const FLOOD_SOURCES = ['203.0.113.77', '203.0.113.78'] as const;
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SHOP = { shopId: '70000001', algorithm: 'HMAC-SHA-256', testKey: 'bench-key-4f1c9a7e2b', testPassword: 'testpassword_bench' };
 
@@ -57,18 +63,29 @@ function nextBody(): string {
   return lyraFormBody({ shopId: SHOP.shopId, orderId: `B-${process.pid}-${n}`, status: 'AUTHORISED', transactionUuid: `${process.pid.toString(16)}${n.toString(16)}`.padStart(32, 'b'), amount: 1000 + (n % 9000) }, SHOP.testKey);
 }
 
-async function load(label: string, port: number): Promise<Figures> {
+async function load(label: string, port: number, duration = DURATION): Promise<Figures> {
   const bodies = Array.from({ length: 20_000 }, nextBody);
   let next = 0;
   const result = await autocannon({
     url: `http://127.0.0.1:${port}/ipn/lyra`,
     connections: CONNECTIONS,
-    duration: DURATION,
+    duration,
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     requests: [{ setupRequest: (req) => ({ ...req, body: bodies[next++] ?? nextBody() }) }],
   });
   return { label, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max, ok: result['2xx'], non2xx: result.non2xx, errors: result.errors + result.timeouts };
+}
+
+/**
+ * A short unmeasured load of each server before its first measured run: JIT compilation, the
+ * pool's connections and their prepared statements are ready in both, so round 1 compares them
+ * warm as the later rounds do. Its notifications are stored and checked like the others.
+ */
+async function warmUp(...ports: number[]): Promise<Figures[]> {
+  const runs: Figures[] = [];
+  for (const port of ports) runs.push(await load('warm-up', port, WARM_UP_SECONDS));
+  return runs;
 }
 
 interface Running {
@@ -143,26 +160,43 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
  * flood slows allowed notifications, and how many of its calls reach the audit table (a budget
  * per source and minute, the rest only counted in metrics).
  */
-async function underFlood(port: number, databaseUrl: string, plainRps: number): Promise<Figures> {
-  const flood = autocannon({
-    url: `http://127.0.0.1:${port}/ipn/lyra`,
-    connections: FLOOD_CONNECTIONS,
-    duration: DURATION,
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': FLOOD_SOURCE },
-    body: nextBody(),
-  });
-  const [allowed, flooding] = await Promise.all([load(`service under a ${FLOOD_CONNECTIONS}-connection flood`, port), flood]);
+async function underFlood(port: number, databaseUrl: string, plainRps: number, source: string, rate: number): Promise<Figures> {
+  const flood = await floodFrom(source, port, rate);
+  const pace = rate > 0 ? `${rate}/s` : 'full';
+  const [allowed, flooding] = await Promise.all([load(`service under flood (${pace})`, port), flood.done]);
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
-  const recorded = (await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM deliveries WHERE source_ip = $1`, [FLOOD_SOURCE])).rows[0]?.n ?? 0;
+  const recorded = (await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM deliveries WHERE source_ip = $1`, [source])).rows[0]?.n ?? 0;
   await client.end();
   console.log(fmt(allowed));
   console.log(
-    `flood: ${flooding.requests.total} calls from ${FLOOD_SOURCE} (${flooding.requests.average.toFixed(0)}/s, ${flooding.non2xx} refused), ${recorded} recorded; allowed throughput under flood / without: ${(allowed.rps / plainRps).toFixed(2)}`,
+    `flood (${FLOOD_CONNECTIONS} connections, ${pace}): ${flooding.total} calls from ${source} (${flooding.average.toFixed(0)}/s, ${flooding.non2xx} refused), ${recorded} recorded; allowed throughput under flood / without: ${(allowed.rps / plainRps).toFixed(2)}`,
   );
-  if (allowed.non2xx > 0 || flooding.non2xx !== flooding.requests.total) process.exitCode = 1;
+  if (allowed.non2xx > 0 || flooding.total === 0 || flooding.non2xx !== flooding.total) process.exitCode = 1;
   return allowed;
+}
+
+interface FloodTotals {
+  total: number;
+  average: number;
+  non2xx: number;
+}
+
+/** The flood, from a process of its own (bench/flood.ts), for as long as a measured run: resolves once it is flooding. */
+async function floodFrom(source: string, port: number, rate: number): Promise<{ done: Promise<FloodTotals> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'flood.ts'), `http://127.0.0.1:${port}/ipn/lyra`, String(FLOOD_CONNECTIONS), String(DURATION), source, String(rate)], {
+    cwd: root,
+    env: { ...process.env, NODE_OPTIONS: '' },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  child.stdin?.end(nextBody());
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const done = new Promise<FloodTotals>((resolve, reject) => {
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(output.slice(output.indexOf('\n') + 1)) as FloodTotals) : reject(new Error(`the flood exited with ${code}`))));
+  });
+  await Promise.race([done, new Promise<void>((resolve) => child.stdout?.on('data', () => output.startsWith('flooding\n') && resolve()))]);
+  return { done };
 }
 
 /** Seeds `count` rows into every table the ingest writes, in a few SQL statements. */
@@ -217,13 +251,16 @@ async function main(): Promise<void> {
   const results: Figures[] = [];
   const serviceRuns: Figures[] = [];
   const baselineRuns: Figures[] = [];
-  const floodRuns: Figures[] = [];
+  /** Service runs whose 2xx are checked in the database but not compared: the warm-up and the floods. */
+  const uncomparedRuns: Figures[] = [];
   let peak = 0;
   try {
     console.log(`ingest benchmark: ${CONNECTIONS} connections, ${DURATION} s per run, PostgreSQL at ${url.host}, node ${process.version}`);
     const service = await startService({ DATABASE_URL: databaseUrl });
     const baseline = await startBaseline(databaseUrl);
     try {
+      const [serviceWarmUp] = await warmUp(service.port, baseline.port);
+      uncomparedRuns.push(serviceWarmUp as Figures);
       for (let round = 1; round <= ROUNDS; round++) {
         const a = await load(`service (round ${round})`, service.port);
         const b = await load(`baseline (round ${round})`, baseline.port);
@@ -232,14 +269,18 @@ async function main(): Promise<void> {
         console.log(fmt(a));
         console.log(fmt(b));
       }
-      if (FLOOD_CONNECTIONS > 0) floodRuns.push(await underFlood(service.port, databaseUrl, mean(serviceRuns.map((f) => f.rps))));
+      if (FLOOD_CONNECTIONS > 0) {
+        const plainRps = mean(serviceRuns.map((f) => f.rps));
+        uncomparedRuns.push(await underFlood(service.port, databaseUrl, plainRps, FLOOD_SOURCES[0], 0));
+        if (FLOOD_RATE > 0) uncomparedRuns.push(await underFlood(service.port, databaseUrl, plainRps, FLOOD_SOURCES[1], FLOOD_RATE));
+      }
       peak = peakRssMb(service.child);
     } finally {
       await service.stop();
       await baseline.stop();
     }
     const stored = await countStored(databaseUrl, '');
-    const okCount = [...serviceRuns, ...floodRuns].reduce((n, f) => n + f.ok, 0);
+    const okCount = [...serviceRuns, ...uncomparedRuns].reduce((n, f) => n + f.ok, 0);
     const ratio = mean(serviceRuns.map((f) => f.rps)) / mean(baselineRuns.map((f) => f.rps));
     results.push(...serviceRuns, ...baselineRuns);
     console.log(`service/baseline throughput: ${ratio.toFixed(2)}   service peak RSS: ${peak.toFixed(0)} MB`);
@@ -262,6 +303,7 @@ async function main(): Promise<void> {
       try {
         const fullRuns: Figures[] = [];
         const emptyRuns: Figures[] = [];
+        await warmUp(full.port, empty.port);
         for (let round = 1; round <= ROUNDS; round++) {
           fullRuns.push(await load(`service, ${STORED} stored (${round})`, full.port));
           emptyRuns.push(await load(`service, empty tables (${round})`, empty.port));

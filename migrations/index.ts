@@ -7,6 +7,7 @@ import * as m0005 from './0005_signature_header';
 import * as m0006 from './0006_fetched_from';
 import * as m0007 from './0007_payline_fetches';
 import * as m0008 from './0008_ingest_check';
+import * as m0009 from './0009_fewer_write_indexes';
 
 /** Forward-only, applied in name order; never edit one that has shipped, add the next. */
 export const migrations: Record<string, Migration> = {
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '0006_fetched_from': m0006,
   '0007_payline_fetches': m0007,
   '0008_ingest_check': m0008,
+  '0009_fewer_write_indexes': m0009,
 };

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import proxyaddr from 'proxy-addr';
 import { createAllowlist, parseCidrList } from './lib/cidr';
 import { parseWebhookSecret, WebhookSecretError } from './outbox/signer';
+import { DEFAULT_WRITE_BATCHES } from './store/batched-writes';
 import type { RetryPolicy } from './outbox/retry-policy';
 import type { LyraFormAlgorithm, LyraShop, LyraShops } from './providers/lyra';
 import { parsePayboxPublicKeys, parsePayboxReturn, PayboxConfigError, SITE_PARAMETER, type PayboxSite } from './providers/paybox';
@@ -43,6 +44,8 @@ export interface Config {
   databaseUrl: string | undefined;
   dataDir: string;
   databasePoolSize: number;
+  /** Batches of ingest writes running at once on PostgreSQL. */
+  databaseWriteBatches: number;
   /** Unset: no `/ipn/lyra` route. */
   lyra: { shops: LyraShops; allowedCidrs: string[] } | undefined;
   /** Unset: no `/ipn/paybox` route. */
@@ -481,6 +484,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: url,
     dataDir: text(env, 'DATA_DIR') ?? './data',
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 200),
+    databaseWriteBatches: integer(env, 'DATABASE_WRITE_BATCHES', DEFAULT_WRITE_BATCHES, 1, 50),
     lyra: lyra(env, demoDefaults),
     paybox: paybox(env, demoDefaults),
     stripe: stripe(env, demoDefaults),

@@ -38,7 +38,7 @@ async function main(): Promise<void> {
     logger.warn({ dataDir: config.dataDir }, 'embedded database in production: one process only; set DATABASE_URL for PostgreSQL');
   }
 
-  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize, statementTimeoutMs: config.ipnDeadlineMs, logger });
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize, writeBatches: config.databaseWriteBatches, statementTimeoutMs: config.ipnDeadlineMs, logger });
   const applied = await migrateToLatest(database.db);
   logger.info({ database: database.kind, applied }, 'database ready');
   const maintenance = database.kind === 'embedded' ? scheduleEmbeddedMaintenance(database, logger) : undefined;

@@ -20,7 +20,7 @@ describe('loadConfig', () => {
     expect(config.demoDefaults).toBe(true);
     expect([...(config.lyra?.shops.values() ?? [])]).toEqual([DEMO_LYRA_SHOP]);
     expect(config.lyra?.allowedCidrs).toEqual(['194.50.38.0/24', '127.0.0.0/8', '::1/128']);
-    expect(config).toMatchObject({ port: 3000, host: '0.0.0.0', ipnDeadlineMs: 5000, ipnBodyLimitBytes: 65536, trustProxy: false, dataDir: './data', databaseUrl: undefined });
+    expect(config).toMatchObject({ port: 3000, host: '0.0.0.0', ipnDeadlineMs: 5000, ipnBodyLimitBytes: 65536, trustProxy: false, dataDir: './data', databaseUrl: undefined, databasePoolSize: 10, databaseWriteBatches: 1 });
   });
 
   it('production without LYRA_SHOPS stops with a message naming the variable', () => {
@@ -44,6 +44,7 @@ describe('loadConfig', () => {
     [{ LYRA_ALLOWED_CIDRS: '194.50.38.0/33' }, 'LYRA_ALLOWED_CIDRS: "194.50.38.0/33" has an invalid prefix length'],
     [{ LYRA_ALLOWED_CIDRS: 'example.com' }, 'LYRA_ALLOWED_CIDRS: "example.com" is not an IP address or CIDR range'],
     [{ PORT: 'eighty' }, 'PORT: must be a whole number, got "eighty"'],
+    [{ DATABASE_WRITE_BATCHES: '0' }, 'DATABASE_WRITE_BATCHES: must be between 1 and 50, got 0'],
     [{ IPN_DEADLINE_MS: '20000' }, 'IPN_DEADLINE_MS: must be between 100 and 9000, got 20000'],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL: must start with postgres:// or postgresql://'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent'],

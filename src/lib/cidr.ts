@@ -25,17 +25,30 @@ export function createAllowlist(entries: readonly string[]): Allowlist {
     if (!/^\d{1,3}$/.test(prefixText ?? String(max)) || prefix > max) throw new Error(`"${entry}" has an invalid prefix length`);
     list.addSubnet(address, prefix, type);
   }
+  const check = (address: string): boolean => {
+    const plain = unmapIPv4(address);
+    const family = isIP(plain);
+    return family !== 0 && list.check(plain, family === 4 ? 'ipv4' : 'ipv6');
+  };
+  // A check builds a SocketAddress each time; platforms and floods come from few addresses, so
+  // their verdicts are kept, in a map emptied when full so that spoofed addresses cannot grow it.
+  const verdicts = new Map<string, boolean>();
   return {
     entries: [...entries],
     allows(address) {
       if (address === undefined) return false;
-      const plain = unmapIPv4(address);
-      const family = isIP(plain);
-      if (family === 0) return false;
-      return list.check(plain, family === 4 ? 'ipv4' : 'ipv6');
+      let verdict = verdicts.get(address);
+      if (verdict === undefined) {
+        verdict = check(address);
+        if (verdicts.size >= VERDICTS_KEPT) verdicts.clear();
+        verdicts.set(address, verdict);
+      }
+      return verdict;
     },
   };
 }
+
+const VERDICTS_KEPT = 4096;
 
 export function parseCidrList(text: string): string[] {
   return text.split(',').map((s) => s.trim()).filter((s) => s !== '');

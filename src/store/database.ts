@@ -4,7 +4,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { PGliteDialect } from './pglite-dialect';
-import { attachWriteBatcher, WriteBatcher } from './batched-writes';
+import { attachWriteBatcher, DEFAULT_WRITE_BATCHES, WriteBatcher } from './batched-writes';
 import { preparingPool, StatementNames } from './prepared';
 import type { Database } from './schema';
 
@@ -30,6 +30,11 @@ export interface DatabaseOptions {
   /** Folder of the embedded database; `memory://` keeps it in memory. */
   dataDir: string;
   poolSize: number;
+  /**
+   * Batches of ingest writes running at once on PostgreSQL (store/batched-writes.ts); the writes
+   * that arrive meanwhile wait for the next batch and share its commit.
+   */
+  writeBatches?: number;
   /** Upper bound of any one statement, so a stalled database cannot hold a request forever. */
   statementTimeoutMs: number;
   logger?: Logger;
@@ -70,18 +75,8 @@ function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
   });
   const names = new StatementNames();
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool, names) }) });
-  attachWriteBatcher(db, new WriteBatcher(pool, names, batchesInFlight(options.poolSize)));
+  attachWriteBatcher(db, new WriteBatcher(pool, names, options.writeBatches ?? DEFAULT_WRITE_BATCHES));
   return { db, kind: 'postgres', listen: (channel, onNotify) => listenPostgres(url, channel, onNotify, options.logger), close: () => db.destroy() };
-}
-
-/**
- * Batches of ingest writes running at once: a quarter of the pool (2 of the default 10). The
- * reads, the relay and the audit keep connections of their own, and writes that arrive meanwhile
- * share the next batch's commit. On the 2-core benchmark machine 1, 2 and 5 measured within noise
- * of each other (715, 675 and 640 req/s); more than one leaves room for a larger database server.
- */
-function batchesInFlight(poolSize: number): number {
-  return Math.max(1, Math.floor(poolSize / 4));
 }
 
 const LISTEN_RECONNECT_MS = 1000;

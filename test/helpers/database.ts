@@ -16,7 +16,7 @@ export interface TestDatabase extends DatabaseHandle {
  * A real database for one test file: PGlite in memory by default, or a fresh database on the
  * PostgreSQL server of `TEST_DATABASE_URL` (created here, dropped on close).
  */
-export async function openTestDatabase(options: { statementTimeoutMs?: number; adminUrl?: string } = {}): Promise<TestDatabase> {
+export async function openTestDatabase(options: { statementTimeoutMs?: number; adminUrl?: string; writeBatches?: number } = {}): Promise<TestDatabase> {
   const adminUrl = options.adminUrl ?? process.env.TEST_DATABASE_URL;
   const statementTimeoutMs = options.statementTimeoutMs ?? 10_000;
   let handle: DatabaseHandle;
@@ -31,7 +31,7 @@ export async function openTestDatabase(options: { statementTimeoutMs?: number; a
     const parsed = new URL(adminUrl);
     parsed.pathname = `/${name}`;
     url = parsed.toString();
-    handle = await openDatabase({ url, dataDir: '', poolSize: 10, statementTimeoutMs });
+    handle = await openDatabase({ url, dataDir: '', poolSize: 10, writeBatches: options.writeBatches, statementTimeoutMs });
     dropDatabase = async () => {
       const client = new pg.Client({ connectionString: adminUrl });
       await client.connect();

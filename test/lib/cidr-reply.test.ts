@@ -24,6 +24,29 @@ describe('allowlist', () => {
   it('refuses a missing address', () => {
     expect(list.allows(undefined)).toBe(false);
   });
+
+  it('gives the same verdict again for an address it has seen, also after more addresses than it keeps', () => {
+    // The verdicts are kept per address: the same list is asked twice for every address, and a
+    // fresh list (nothing kept) must agree, over more distinct addresses than the list keeps.
+    const byte = fc.integer({ min: 0, max: 255 });
+    const address = fc.oneof(
+      fc.tuple(byte, byte).map(([a, b]) => `194.50.${38 + (a % 2)}.${b}`),
+      fc.tuple(byte, byte, byte, byte).map((parts) => parts.join('.')),
+      fc.tuple(byte, byte).map(([a, b]) => `::ffff:194.50.${38 + (a % 2)}.${b}`),
+    );
+    const entries = ['194.50.38.0/24', '2001:db8::/32', '10.1.2.3'];
+    const kept = createAllowlist(entries);
+    fc.assert(
+      fc.property(fc.array(address, { minLength: 1, maxLength: 50 }), (addresses) => {
+        for (const a of addresses) {
+          const expected = createAllowlist(entries).allows(a);
+          expect(kept.allows(a)).toBe(expected);
+          expect(kept.allows(a)).toBe(expected);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
 });
 
 describe('replyLine', () => {

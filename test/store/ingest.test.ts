@@ -131,6 +131,23 @@ onPostgres('batched writes (PostgreSQL)', () => {
     expect(await counts()).toEqual({ notifications: 24, outbox: 24, orders: 24, transactions: 24, deliveries: 24 });
   });
 
+  it('with several batches at once (DATABASE_WRITE_BATCHES=3), concurrent calls of one order and of new orders are all recorded once', async () => {
+    const several = await openTestDatabase({ writeBatches: 3 });
+    try {
+      const calls = Array.from({ length: 30 }, (_, i) => [notification(`s${i}`, 'authorised', i % 3 === 0 ? IDENTITY.orderId : `SEVERAL-${i}`)]);
+      const results = await Promise.all(calls.map((n) => ingestNotifications(several.db, CALL, n, describeSummary)));
+      expect(results.every((r) => r.outcome === 'applied')).toBe(true);
+      const { rows } = await sql<{ orders: number; notifications: number; deliveries: number; outbox: number }>`
+        SELECT (SELECT count(*)::int FROM orders) AS orders, (SELECT count(*)::int FROM notifications) AS notifications,
+          (SELECT count(*)::int FROM deliveries) AS deliveries, (SELECT count(*)::int FROM outbox) AS outbox`.execute(several.db);
+      // Ten calls share one order: one order row for them, and 20 new orders.
+      expect(rows[0]).toMatchObject({ orders: 21, notifications: 30, deliveries: 30 });
+      expect(rows[0]?.outbox).toBeGreaterThanOrEqual(21);
+    } finally {
+      await several.close();
+    }
+  });
+
   it('a statement failing in a batch fails only its own call: the others are sent again and recorded once', async () => {
     await ingestNotifications(database.db, CALL, [notification('t0', 'refused')], describeSummary);
     const read = await readStoredState(database.db, IDENTITY, []);

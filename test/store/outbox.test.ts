@@ -54,11 +54,12 @@ describe('outbox claims', () => {
     expect((await claimDueEvents(database.db, 'r1', 10, 60_000)).map((e) => e.id)).toEqual([events[1]?.id]);
   });
 
-  it('walks the due index in order, without sorting the backlog, once the table has statistics', async () => {
+  it('walks the due index in order, without sorting the backlog, and finds earlier events of an order by index', async () => {
     await seedEvents(database.db, 500, 10);
     await vacuumAnalyze(database.db);
     const plan = await explain(database.db, dueEventsQuery(database.db, 8));
     expect(plan).toContain('Index Scan using outbox_due');
     expect(plan).not.toMatch(/\bSort\b/);
+    expect(plan).toContain('Index Scan using outbox_aggregate on outbox earlier');
   });
 });
