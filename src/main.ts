@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createApp } from './http/app';
+import { BackgroundWrites } from './http/background-writes';
 import { createMetrics, registerOutboxGauges, registerPaylineFetchGauges, type Metrics } from './metrics';
 import { createRelay, type Relay } from './outbox/relay';
 import { createLogger } from './log';
@@ -49,7 +50,8 @@ async function main(): Promise<void> {
   if (config.payline !== undefined) registerPaylineFetchGauges(metrics.registry, () => queueStats(database.db, 'payline_fetches'));
   const relay = await startRelay(config, database, logger, metrics);
   const paylineFetcher = startDeferredFetches(config, database, logger);
-  const app = createApp({ config, db: database.db, logger, metrics, readiness: () => checkReadiness(database.db, 1000) });
+  const background = new BackgroundWrites();
+  const app = createApp({ config, db: database.db, logger, metrics, readiness: () => checkReadiness(database.db, 1000), background });
   // Slow or stuck clients are cut before they can hold sockets for long: the timeouts are checked
   // every second (Node's default is every 30 s), and a connection cap protects the database pool.
   const server: Server = createServer(
@@ -75,6 +77,7 @@ async function main(): Promise<void> {
     clearInterval(maintenance);
     clearInterval(retention);
     void Promise.all([serverClosed, relay?.stop(), paylineFetcher?.stop()])
+      .then(() => background.settled())
       .then(() => database.close())
       .then(() => {
         logger.info('stopped');

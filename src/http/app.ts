@@ -14,6 +14,7 @@ import { ipnHandler, type IpnProvider } from './ipn';
 import { createProviders } from './providers';
 import { sendText } from './reply';
 import { RecordBudget } from './record-budget';
+import type { BackgroundWrites } from './background-writes';
 import type { Metrics } from '../metrics';
 
 export interface AppDeps {
@@ -22,6 +23,8 @@ export interface AppDeps {
   logger: Logger;
   metrics: Metrics;
   readiness: () => Promise<Readiness>;
+  /** Audit records still being written after their reply; shutdown waits for them. */
+  background: BackgroundWrites;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -48,7 +51,7 @@ type ReceiverRoute = (req: IncomingMessage, res: ServerResponse, query: string) 
 function receiverRoutes(deps: AppDeps, providers: Map<Provider, IpnProvider>, trust: TrustFunction): Map<string, ReceiverRoute> {
   const { config, logger, metrics } = deps;
   const answerLogger = logger.child({}, { redact: { paths: [] } });
-  const ipnDeps = { db: deps.db, logger, answerLogger, metrics, deadlineMs: config.ipnDeadlineMs, bodyLimitBytes: config.ipnBodyLimitBytes, recordBudget: new RecordBudget() };
+  const ipnDeps = { db: deps.db, logger, answerLogger, metrics, deadlineMs: config.ipnDeadlineMs, bodyLimitBytes: config.ipnBodyLimitBytes, recordBudget: new RecordBudget(), background: deps.background };
   const routes = new Map<string, ReceiverRoute>();
   for (const provider of providers.values()) {
     const handle = ipnHandler(provider, ipnDeps);

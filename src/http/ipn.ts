@@ -13,6 +13,7 @@ import { DeadlineExceededError, type DeliveryInput } from '../store/ingest';
 import type { Database } from '../store/schema';
 import type { Metrics } from '../metrics';
 import type { RecordBudget } from './record-budget';
+import type { BackgroundWrites } from './background-writes';
 import { replyLine, sendText, statusOf, type Verdict } from './reply';
 import { settleCall } from './settle';
 
@@ -50,6 +51,7 @@ export interface IpnDeps {
   bodyLimitBytes: number;
   /** Caps the audit records of calls from disallowed sources. */
   recordBudget: RecordBudget;
+  background: BackgroundWrites;
 }
 
 /** The call as the route resolved it: request id, client address (`TRUST_PROXY`), raw query string. */
@@ -223,6 +225,7 @@ async function reject(x: Exchange, verdict: Verdict, reason: string): Promise<vo
   const recorded = recordRejectedDelivery(x.deps.db, { ...x.delivery, verdict, reason, http_status: statusOf(verdict), reply }).catch((error: unknown) => {
     x.log().warn({ err: error }, 'could not record rejected delivery');
   });
+  x.deps.background.track(recorded);
   await within(recorded, REJECTION_RECORD_WAIT_MS, () => undefined);
   x.finish(verdict, undefined, reply);
 }

@@ -2,6 +2,7 @@ import type { AppHandler } from '../../src/http/app';
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/config';
 import { createApp } from '../../src/http/app';
+import { BackgroundWrites } from '../../src/http/background-writes';
 import { createMetrics, type Metrics } from '../../src/metrics';
 import { checkReadiness } from '../../src/store/readiness';
 import type { TestDatabase } from './database';
@@ -35,12 +36,15 @@ export interface TestApp {
   app: AppHandler;
   metrics: Metrics;
   config: Config;
+  /** Audit records written after their reply: wait for them before counting records. */
+  background: BackgroundWrites;
 }
 
 export function createTestApp(database: TestDatabase, env: Record<string, string> = {}, logger: Logger = capturingLogger()): TestApp {
   const config = testConfig(env);
   const metrics = createMetrics();
-  const app = createApp({ config, db: database.db, logger, metrics, readiness: () => checkReadiness(database.db, 1000) });
-  return { app, metrics, config };
+  const background = new BackgroundWrites();
+  const app = createApp({ config, db: database.db, logger, metrics, readiness: () => checkReadiness(database.db, 1000), background });
+  return { app, metrics, config, background };
 }
 export const AUDIT_TOKEN = 'audit-token-0123456789abcdefghijklmnop';

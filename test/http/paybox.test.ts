@@ -17,7 +17,11 @@ beforeEach(() => database.reset());
 const order = (orderId: string) => database.db.selectFrom('orders').selectAll().where('order_id', '=', orderId).executeTakeFirstOrThrow();
 const events = async (orderId: string) =>
   (await database.db.selectFrom('outbox').select(['type', 'payload']).where('aggregateid', 'like', `%:${orderId}`).orderBy('seq').execute()).map((e) => ({ type: e.type, payload: e.payload as Record<string, unknown> }));
-const deliveries = () => database.db.selectFrom('deliveries').selectAll().orderBy('id').execute();
+/** After the rejections' records, which may complete after their replies. */
+const deliveries = async () => {
+  await t.background.settled();
+  return database.db.selectFrom('deliveries').selectAll().orderBy('id').execute();
+};
 const notifications = (orderId: string) => database.db.selectFrom('notifications').selectAll().where('order_id', '=', orderId).orderBy('id').execute();
 
 describe('Paybox IPN over HTTP', () => {

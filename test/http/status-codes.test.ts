@@ -23,7 +23,9 @@ function expectReply(res: request.Response, status: number, prefix: 'OK-' | 'KO-
   expect(res.text).not.toMatch(/[\r\n<]/);
 }
 
+/** After the rejections' records, which may complete after their replies. */
 async function deliveries() {
+  await t.background.settled();
   return database.db.selectFrom('deliveries').select(['verdict', 'http_status', 'reply', 'raw_body', 'source_ip', 'reason']).orderBy('id').execute();
 }
 

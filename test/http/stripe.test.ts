@@ -17,7 +17,11 @@ beforeEach(() => database.reset());
 
 const order = (orderId: string) => database.db.selectFrom('orders').selectAll().where('order_id', '=', orderId).executeTakeFirstOrThrow();
 const eventTypes = async (orderId: string) => (await database.db.selectFrom('outbox').select('type').where('aggregateid', 'like', `%:${orderId}`).orderBy('seq').execute()).map((e) => e.type);
-const deliveries = () => database.db.selectFrom('deliveries').selectAll().orderBy('id').execute();
+/** After the rejections' records, which may complete after their replies. */
+const deliveries = async () => {
+  await t.background.settled();
+  return database.db.selectFrom('deliveries').selectAll().orderBy('id').execute();
+};
 
 describe('Stripe webhooks over HTTP', () => {
   it('payment_intent.succeeded pays the order named in its metadata', async () => {
