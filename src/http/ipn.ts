@@ -67,6 +67,8 @@ interface Exchange {
   caller: Caller;
   provider: IpnProvider;
   deps: IpnDeps;
+  /** Whether the caller's address is in the provider's allowlist. */
+  allowed: boolean;
   /**
    * Aborted at the deadline. The controller, not its signal: Node makes the signal on first use,
    * which costs about 4 µs, and a refusal never needs it. (A getter for the signal in this object
@@ -79,7 +81,7 @@ interface Exchange {
   log(): Logger;
   delivery: DeliveryInput;
   receivedAt: Date;
-  finish(verdict: Verdict, detail?: string, reply?: string, context?: object, quiet?: boolean): void;
+  finish(verdict: Verdict, detail?: string, reply?: string, context?: object): void;
 }
 
 /**
@@ -90,18 +92,23 @@ interface Exchange {
 export function ipnHandler(provider: IpnProvider, deps: IpnDeps): (req: IncomingMessage, res: ServerResponse, caller: Caller) => Promise<void> {
   return async (req, res, caller) => {
     const stopTimer = deps.metrics.ipnReplySeconds.startTimer({ provider: provider.name });
+    const source = caller.ip ?? req.socket.remoteAddress ?? 'unknown';
+    const allowed = provider.allowlist.allows(caller.ip);
+    if (!allowed && !deps.recordBudget.take(source)) {
+      refuseUnrecorded(res, caller, provider, deps);
+      stopTimer();
+      return;
+    }
     const deadline = new AbortController();
     // The receiver routes run before pino-http (one line per call is enough): the request id is
     // bound here instead, for the rare lines other than the answer.
     let child: Logger | undefined;
     const log = (): Logger => (child ??= deps.logger.child({ reqId: caller.id }));
-    const finish = (verdict: Verdict, detail?: string, reply = replyLine(verdict, detail), context: object = {}, quiet = false): void => {
+    const finish = (verdict: Verdict, detail?: string, reply = replyLine(verdict, detail), context: object = {}): void => {
       if (res.headersSent) return;
-      const status = statusOf(verdict);
-      sendText(res, status, provider.replyBody?.(status, reply) ?? reply);
-      deps.metrics.ipnCalls.inc({ provider: provider.name, verdict, status });
+      const status = answer(res, provider, deps, verdict, reply);
       stopTimer();
-      if (!quiet) deps.answerLogger.info({ reqId: caller.id, ...context, provider: provider.name, verdict, status, reply }, 'notification answered');
+      deps.answerLogger.info({ reqId: caller.id, ...context, provider: provider.name, verdict, status, reply }, 'notification answered');
     };
     const timer = setTimeout(() => {
       deadline.abort();
@@ -113,14 +120,14 @@ export function ipnHandler(provider: IpnProvider, deps: IpnDeps): (req: Incoming
       provider: provider.name,
       origin: 'http',
       request_id: caller.id,
-      source_ip: caller.ip ?? req.socket.remoteAddress ?? 'unknown',
+      source_ip: source,
       content_type: req.headers['content-type']?.slice(0, 255) ?? null,
       raw_body: null,
       raw_query: null,
       signature_header: null,
     };
     try {
-      await handleExchange({ req, res, caller, provider, deps, deadline, commitBy, log, delivery, receivedAt, finish });
+      await handleExchange({ req, res, caller, provider, deps, allowed, deadline, commitBy, log, delivery, receivedAt, finish });
     } catch (error) {
       // Never a 500 and never a crash: the platform retries a 503, and the retry is deduplicated.
       if (!(error instanceof DeadlineExceededError)) log().error({ err: error }, 'notification processing failed');
@@ -131,10 +138,29 @@ export function ipnHandler(provider: IpnProvider, deps: IpnDeps): (req: Incoming
   };
 }
 
+/**
+ * A disallowed caller past its record budget (a flood) is answered and counted, and nothing
+ * else: no record, no log line, no deadline timer. Under a flood, this is all a call costs.
+ */
+function refuseUnrecorded(res: ServerResponse, caller: Caller, provider: IpnProvider, deps: IpnDeps): void {
+  answer(res, provider, deps, 'forbidden_source', replyLine('forbidden_source', forbiddenReason(caller)));
+  deps.metrics.ipnUnrecorded.inc({ provider: provider.name, verdict: 'forbidden_source' });
+}
+
+/** Writes the reply line (or the provider's page for it) and counts the call; returns the status. */
+function answer(res: ServerResponse, provider: IpnProvider, deps: IpnDeps, verdict: Verdict, reply: string): number {
+  const status = statusOf(verdict);
+  sendText(res, status, provider.replyBody?.(status, reply) ?? reply);
+  deps.metrics.ipnCalls.inc({ provider: provider.name, verdict, status });
+  return status;
+}
+
+const forbiddenReason = (caller: Caller): string => `${caller.ip ?? 'unknown address'} is not allowed`;
+
 async function handleExchange(x: Exchange): Promise<void> {
-  if (!x.provider.allowlist.allows(x.caller.ip)) {
-    // The body of a disallowed caller is never read nor stored.
-    return reject(x, 'forbidden_source', `${x.caller.ip ?? 'unknown address'} is not allowed`);
+  if (!x.allowed) {
+    // The body of a disallowed caller is never read nor stored; the record budget was taken.
+    return reject(x, 'forbidden_source', forbiddenReason(x.caller));
   }
   const query = x.caller.query;
   x.delivery.raw_query = query === '' ? null : query;
@@ -215,11 +241,6 @@ const REJECTION_RECORD_WAIT_MS = 250;
 
 async function reject(x: Exchange, verdict: Verdict, reason: string): Promise<void> {
   const reply = replyLine(verdict, reason);
-  if (verdict === 'forbidden_source' && !x.deps.recordBudget.take(x.delivery.source_ip)) {
-    // Past its budget a flood is only counted: neither a record nor a log line per call.
-    x.deps.metrics.ipnUnrecorded.inc({ provider: x.provider.name, verdict });
-    return x.finish(verdict, undefined, reply, {}, true);
-  }
   // The rejection does not depend on the database: a slow or absent database must not turn a
   // 401 into a 503. The record still completes in the background when it can.
   const recorded = recordRejectedDelivery(x.deps.db, { ...x.delivery, verdict, reason, http_status: statusOf(verdict), reply }).catch((error: unknown) => {

@@ -22,6 +22,8 @@ describe('abuse', () => {
       Array.from({ length: 60 }, () => request(app).post('/ipn/lyra').set('X-Forwarded-For', '203.0.113.9').type('form').send('vads_site_id=1')),
     );
     expect(new Set(replies.map((r) => r.status))).toEqual(new Set([403]));
+    // Recorded or past the budget, the answer is the same.
+    expect(new Set(replies.map((r) => r.text))).toEqual(new Set(['KO-forbidden source address: 203.0.113.9 is not allowed']));
     // A rejection answers without waiting more than 250 ms for its record: on a loaded machine
     // the last records are still being written after their replies.
     await background.settled();
