@@ -15,7 +15,7 @@ import { freePort, root } from '../test/helpers/service';
  * The request path under load: the real service against a bare baseline (parse, verify, one
  * INSERT … ON CONFLICT of the fields) on the same PostgreSQL, alternating A B A B; then the
  * service while a disallowed address floods it from another process (as fast as it can, then at
- * `--flood-rate` calls/s); then with a million notifications already stored; then the embedded
+ * `--flood-rate` calls/s), alternating with runs without the flood; then with a million notifications already stored; then the embedded
  * database.
  *
  *   npm run bench:ingest                         the machine's PostgreSQL (postgres@127.0.0.1:5432)
@@ -156,24 +156,36 @@ const fmt = (f: Figures) =>
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /**
- * The service's own load again, while a disallowed address floods the same route: how much the
- * flood slows allowed notifications, and how many of its calls reach the audit table (a budget
- * per source and minute, the rest only counted in metrics).
+ * The service's own load while a disallowed address floods the same route, alternating with the
+ * same load without the flood, so that the machine's drift cancels out as in the A B rounds: how
+ * much the flood slows allowed notifications, against the run without it and against the
+ * baseline, and how many of its calls reach the audit table (a budget per source and minute, the
+ * rest only counted in metrics). Returns every run, for the stored-once check.
  */
-async function underFlood(port: number, databaseUrl: string, plainRps: number, source: string, rate: number): Promise<Figures> {
-  const flood = await floodFrom(source, port, rate);
+async function floodRounds(port: number, databaseUrl: string, baselineRps: number, source: string, rate: number): Promise<Figures[]> {
   const pace = rate > 0 ? `${rate}/s` : 'full';
-  const [allowed, flooding] = await Promise.all([load(`service under flood (${pace})`, port), flood.done]);
+  const plain: Figures[] = [];
+  const flooded: Figures[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const without = await load(`service, no flood (${round})`, port);
+    console.log(fmt(without));
+    plain.push(without);
+    const flood = await floodFrom(source, port, rate);
+    const [allowed, flooding] = await Promise.all([load(`  under flood ${pace} (${round})`, port), flood.done]);
+    console.log(fmt(allowed));
+    console.log(`  flood: ${flooding.total} calls from ${source} (${flooding.average.toFixed(0)}/s, ${flooding.non2xx} refused)`);
+    flooded.push(allowed);
+    if (allowed.non2xx > 0 || flooding.total === 0 || flooding.non2xx !== flooding.total) process.exitCode = 1;
+  }
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   const recorded = (await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM deliveries WHERE source_ip = $1`, [source])).rows[0]?.n ?? 0;
   await client.end();
-  console.log(fmt(allowed));
+  const floodedRps = mean(flooded.map((f) => f.rps));
   console.log(
-    `flood (${FLOOD_CONNECTIONS} connections, ${pace}): ${flooding.total} calls from ${source} (${flooding.average.toFixed(0)}/s, ${flooding.non2xx} refused), ${recorded} recorded; allowed throughput under flood / without: ${(allowed.rps / plainRps).toFixed(2)}`,
+    `flood ${pace} (${FLOOD_CONNECTIONS} connections): allowed throughput under flood / without ${(floodedRps / mean(plain.map((f) => f.rps))).toFixed(2)}, / baseline ${(floodedRps / baselineRps).toFixed(2)}; p99 under flood ${flooded.map((f) => f.p99).join(', ')} ms; ${recorded} of its calls recorded`,
   );
-  if (allowed.non2xx > 0 || flooding.total === 0 || flooding.non2xx !== flooding.total) process.exitCode = 1;
-  return allowed;
+  return [...plain, ...flooded];
 }
 
 interface FloodTotals {
@@ -270,9 +282,9 @@ async function main(): Promise<void> {
         console.log(fmt(b));
       }
       if (FLOOD_CONNECTIONS > 0) {
-        const plainRps = mean(serviceRuns.map((f) => f.rps));
-        uncomparedRuns.push(await underFlood(service.port, databaseUrl, plainRps, FLOOD_SOURCES[0], 0));
-        if (FLOOD_RATE > 0) uncomparedRuns.push(await underFlood(service.port, databaseUrl, plainRps, FLOOD_SOURCES[1], FLOOD_RATE));
+        const baselineRps = mean(baselineRuns.map((f) => f.rps));
+        uncomparedRuns.push(...(await floodRounds(service.port, databaseUrl, baselineRps, FLOOD_SOURCES[0], 0)));
+        if (FLOOD_RATE > 0) uncomparedRuns.push(...(await floodRounds(service.port, databaseUrl, baselineRps, FLOOD_SOURCES[1], FLOOD_RATE)));
       }
       peak = peakRssMb(service.child);
     } finally {
