@@ -3,7 +3,7 @@ import autocannon from 'autocannon';
 /**
  * The flood of bench/ingest.ts, in a process of its own: a scanner's calls come from elsewhere,
  * so they must not share the event loop of the load generator whose latencies are measured.
- * Prints `flooding` as it starts, then its totals as one JSON line.
+ * Prints `flooding` as it starts, then its totals and its own CPU time as one JSON line.
  *
  *   tsx bench/flood.ts <url> <connections> <seconds> <source address> [calls per second, 0: as fast as it can]  (the body on stdin)
  */
@@ -12,6 +12,7 @@ async function main(): Promise<void> {
   if (url === undefined || source === undefined) throw new Error('usage: flood.ts <url> <connections> <seconds> <source address>');
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const cpuBefore = process.cpuUsage();
   const flooding = autocannon({
     url,
     connections: Number(connections),
@@ -23,7 +24,9 @@ async function main(): Promise<void> {
   });
   process.stdout.write('flooding\n');
   const result = await flooding;
-  process.stdout.write(`${JSON.stringify({ total: result.requests.total, average: result.requests.average, non2xx: result.non2xx })}\n`);
+  const cpu = process.cpuUsage(cpuBefore);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  process.stdout.write(`${JSON.stringify({ total: result.requests.total, average: result.requests.average, non2xx: result.non2xx, cpuMs })}\n`);
 }
 
 void main();

@@ -146,6 +146,14 @@ async function startBaseline(databaseUrl: string): Promise<Running> {
 }
 
 /** Peak resident set of a process, from the kernel's high-water mark. */
+/** CPU time (user and system) a process has used so far, from /proc: Linux, 100 ticks a second. */
+function cpuMs(child: ChildProcess): number {
+  const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+  // The fields after the command name, which is in parentheses and may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 function peakRssMb(child: ChildProcess): number {
   const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
@@ -162,18 +170,25 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
  * baseline, and how many of its calls reach the audit table (a budget per source and minute, the
  * rest only counted in metrics). Returns every run, for the stored-once check.
  */
-async function floodRounds(port: number, databaseUrl: string, baselineRps: number, source: string, rate: number): Promise<Figures[]> {
+async function floodRounds(service: Running, databaseUrl: string, baselineRps: number, source: string, rate: number): Promise<Figures[]> {
   const pace = rate > 0 ? `${rate}/s` : 'full';
   const plain: Figures[] = [];
   const flooded: Figures[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
-    const without = await load(`service, no flood (${round})`, port);
+    let cpuBefore = cpuMs(service.child);
+    const without = await load(`service, no flood (${round})`, service.port);
+    const perAllowedMs = (cpuMs(service.child) - cpuBefore) / (without.ok + without.non2xx);
     console.log(fmt(without));
     plain.push(without);
-    const flood = await floodFrom(source, port, rate);
-    const [allowed, flooding] = await Promise.all([load(`  under flood ${pace} (${round})`, port), flood.done]);
+    const flood = await floodFrom(source, service.port, rate);
+    cpuBefore = cpuMs(service.child);
+    const [allowed, flooding] = await Promise.all([load(`  under flood ${pace} (${round})`, service.port), flood.done]);
+    // The service's CPU beyond what its allowed calls cost in the run just before: an estimate.
+    const perRefusedMs = (cpuMs(service.child) - cpuBefore - perAllowedMs * (allowed.ok + allowed.non2xx)) / flooding.total;
     console.log(fmt(allowed));
-    console.log(`  flood: ${flooding.total} calls from ${source} (${flooding.average.toFixed(0)}/s, ${flooding.non2xx} refused)`);
+    console.log(
+      `  flood: ${flooding.total} calls from ${source} (${flooding.average.toFixed(0)}/s, ${flooding.non2xx} refused); service CPU ${perAllowedMs.toFixed(3)} ms per allowed call, about ${perRefusedMs.toFixed(3)} ms per refused call; the flood's generator used ${(flooding.cpuMs / 1000 / DURATION).toFixed(2)} of a core`,
+    );
     flooded.push(allowed);
     if (allowed.non2xx > 0 || flooding.total === 0 || flooding.non2xx !== flooding.total) process.exitCode = 1;
   }
@@ -192,6 +207,7 @@ interface FloodTotals {
   total: number;
   average: number;
   non2xx: number;
+  cpuMs: number;
 }
 
 /** The flood, from a process of its own (bench/flood.ts), for as long as a measured run: resolves once it is flooding. */
@@ -283,8 +299,8 @@ async function main(): Promise<void> {
       }
       if (FLOOD_CONNECTIONS > 0) {
         const baselineRps = mean(baselineRuns.map((f) => f.rps));
-        uncomparedRuns.push(...(await floodRounds(service.port, databaseUrl, baselineRps, FLOOD_SOURCES[0], 0)));
-        if (FLOOD_RATE > 0) uncomparedRuns.push(...(await floodRounds(service.port, databaseUrl, baselineRps, FLOOD_SOURCES[1], FLOOD_RATE)));
+        uncomparedRuns.push(...(await floodRounds(service, databaseUrl, baselineRps, FLOOD_SOURCES[0], 0)));
+        if (FLOOD_RATE > 0) uncomparedRuns.push(...(await floodRounds(service, databaseUrl, baselineRps, FLOOD_SOURCES[1], FLOOD_RATE)));
       }
       peak = peakRssMb(service.child);
     } finally {
