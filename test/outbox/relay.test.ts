@@ -11,7 +11,6 @@ import { sendForm } from '../helpers/lyra';
 import { outboxRows, relayOptions, seedEvents, testRelay, WEBHOOK_SECRET } from '../helpers/outbox';
 import { capturingLogger } from '../helpers/log-capture';
 import { startSink, type Sink } from '../helpers/sink';
-import { waitFor } from '../helpers/wait';
 
 let database: TestDatabase;
 let sink: Sink | null = null;
@@ -210,6 +209,14 @@ describe('relay delivery (SPEC §4)', () => {
 
 async function openSecondHandle() {
   return openDatabase({ url: database.url, dataDir: '', poolSize: 4, statementTimeoutMs: 10_000 });
+}
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 async function waitForState(id: string | undefined, state: string): Promise<void> {
