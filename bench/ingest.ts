@@ -15,8 +15,8 @@ import { freePort, root } from '../test/helpers/service';
  * The request path under load: the real service against a bare baseline (parse, verify, one
  * INSERT … ON CONFLICT of the fields) on the same PostgreSQL, alternating A B A B; then the
  * service while a disallowed address floods it from another process (as fast as it can, then at
- * `--flood-rate` calls/s), alternating with runs without the flood; then with a million notifications already stored; then the embedded
- * database.
+ * `--flood-rate` calls/s), alternating with runs without the flood; then with a million
+ * notifications already stored; then the embedded database.
  *
  *   npm run bench:ingest                         the machine's PostgreSQL (postgres@127.0.0.1:5432)
  *   BENCH_DATABASE_URL=postgres://… npm run bench:ingest -- --duration 15 --stored 1000000
@@ -145,7 +145,6 @@ async function startBaseline(databaseUrl: string): Promise<Running> {
   return { port, child, stop: stopper(child) };
 }
 
-/** Peak resident set of a process, from the kernel's high-water mark. */
 /** CPU time (user and system) a process has used so far, from /proc: Linux, 100 ticks a second. */
 function cpuMs(child: ChildProcess): number {
   const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
@@ -154,6 +153,7 @@ function cpuMs(child: ChildProcess): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
+/** Peak resident set of a process, from the kernel's high-water mark. */
 function peakRssMb(child: ChildProcess): number {
   const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
