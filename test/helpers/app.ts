@@ -47,4 +47,10 @@ export function createTestApp(database: TestDatabase, env: Record<string, string
   const app = createApp({ config, db: database.db, logger, metrics, readiness: () => checkReadiness(database.db, 1000), background });
   return { app, metrics, config, background };
 }
+
+/** Every call record, once those of rejections, which may be written after their replies, are in. */
+export async function recordedCalls(t: TestApp, database: TestDatabase) {
+  await t.background.settled();
+  return database.db.selectFrom('deliveries').selectAll().orderBy('id').execute();
+}
 export const AUDIT_TOKEN = 'audit-token-0123456789abcdefghijklmnop';

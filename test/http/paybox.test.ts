@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { payboxMessage } from '../../src/tools/paybox-notifications';
-import { AUDIT_TOKEN, createTestApp, type TestApp } from '../helpers/app';
+import { AUDIT_TOKEN, createTestApp, recordedCalls, type TestApp } from '../helpers/app';
 import { openTestDatabase, type TestDatabase } from '../helpers/database';
 import { getPaybox, PAYBOX_ENV, PAYBOX_IP, postPaybox, SITE_QUERY } from '../helpers/paybox';
 
@@ -17,11 +17,7 @@ beforeEach(() => database.reset());
 const order = (orderId: string) => database.db.selectFrom('orders').selectAll().where('order_id', '=', orderId).executeTakeFirstOrThrow();
 const events = async (orderId: string) =>
   (await database.db.selectFrom('outbox').select(['type', 'payload']).where('aggregateid', 'like', `%:${orderId}`).orderBy('seq').execute()).map((e) => ({ type: e.type, payload: e.payload as Record<string, unknown> }));
-/** After the rejections' records, which may complete after their replies. */
-const deliveries = async () => {
-  await t.background.settled();
-  return database.db.selectFrom('deliveries').selectAll().orderBy('id').execute();
-};
+const deliveries = () => recordedCalls(t, database);
 const notifications = (orderId: string) => database.db.selectFrom('notifications').selectAll().where('order_id', '=', orderId).orderBy('id').execute();
 
 describe('Paybox IPN over HTTP', () => {

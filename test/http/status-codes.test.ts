@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { createTestApp, HMAC_SHOP, PLATFORM_IP, SHA1_SHOP, type TestApp } from '../helpers/app';
+import { createTestApp, HMAC_SHOP, PLATFORM_IP, recordedCalls, SHA1_SHOP, type TestApp } from '../helpers/app';
 import { openTestDatabase, type TestDatabase } from '../helpers/database';
 import { capturedLogs } from '../helpers/log-capture';
 import { formBody, postLyra, restBody, sendForm } from '../helpers/lyra';
@@ -23,11 +23,7 @@ function expectReply(res: request.Response, status: number, prefix: 'OK-' | 'KO-
   expect(res.text).not.toMatch(/[\r\n<]/);
 }
 
-/** After the rejections' records, which may complete after their replies. */
-async function deliveries() {
-  await t.background.settled();
-  return database.db.selectFrom('deliveries').select(['verdict', 'http_status', 'reply', 'raw_body', 'source_ip', 'reason']).orderBy('id').execute();
-}
+const deliveries = () => recordedCalls(t, database);
 
 async function countRows() {
   const [n, o, tx, ob] = await Promise.all(

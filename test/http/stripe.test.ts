@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { sql } from 'kysely';
 import { stripeEventBody, stripeSignatureHeader } from '../../src/tools/stripe-notifications';
-import { AUDIT_TOKEN, createTestApp, type TestApp } from '../helpers/app';
+import { AUDIT_TOKEN, createTestApp, recordedCalls, type TestApp } from '../helpers/app';
 import { openTestDatabase, type TestDatabase } from '../helpers/database';
 import { postStripe, STRIPE_ENV, STRIPE_OLD_SECRET, STRIPE_SECRET } from '../helpers/stripe';
 
@@ -17,11 +17,7 @@ beforeEach(() => database.reset());
 
 const order = (orderId: string) => database.db.selectFrom('orders').selectAll().where('order_id', '=', orderId).executeTakeFirstOrThrow();
 const eventTypes = async (orderId: string) => (await database.db.selectFrom('outbox').select('type').where('aggregateid', 'like', `%:${orderId}`).orderBy('seq').execute()).map((e) => e.type);
-/** After the rejections' records, which may complete after their replies. */
-const deliveries = async () => {
-  await t.background.settled();
-  return database.db.selectFrom('deliveries').selectAll().orderBy('id').execute();
-};
+const deliveries = () => recordedCalls(t, database);
 
 describe('Stripe webhooks over HTTP', () => {
   it('payment_intent.succeeded pays the order named in its metadata', async () => {
