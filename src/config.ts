@@ -107,7 +107,7 @@ export const DEMO_LYRA_SHOP: LyraShop = {
 /**
  * Paybox IPN source addresses. The manual V8.0 lists production 194.2.122.158, 194.2.122.190,
  * 195.25.7.166, 195.25.67.22 and pre-production 195.101.99.76; the platform renewal announced
- * 62.161.13.193 and 62.161.15.193 (research/psps.md §1.6). The list has changed over time:
+ * 62.161.13.193 and 62.161.15.193 (Paybox's integration manual V8.0, "adresses IP"; changed since by Verifone's platform renewal). The list has changed over time:
  * PAYBOX_ALLOWED_CIDRS overrides it, and the signature is what proves a call.
  */
 export const PAYBOX_DEFAULT_CIDRS = ['62.161.13.193/32', '62.161.15.193/32', '194.2.122.158/32', '194.2.122.190/32', '195.25.7.166/32', '195.25.67.22/32', '195.101.99.76/32'];
@@ -264,7 +264,7 @@ function stripe(env: Env, demo: boolean): StripeConfig | undefined {
   return { endpoints: parseStripeEndpoints(JSON.stringify([DEMO_STRIPE_ENDPOINT])), ...settings };
 }
 
-/** Payline's endpoint directory and default endpoint per environment (research/psps.md §2.3). */
+/** Payline's endpoint directory and default endpoint per environment (https://docs.monext.fr/pages/viewpage.action?pageId=761827555, "bascule à la source"). */
 export const PAYLINE_ENVIRONMENTS = {
   homologation: { directory: 'https://homologation-payment.payline.com/services/servicesendpoints/SOAP/', default: 'https://homologation.payline.com/V4/services/' },
   production: { directory: 'https://payment.payline.com/services/servicesendpoints/SOAP/', default: 'https://services.payline.com/V4/services/' },

@@ -31,7 +31,7 @@ function requireToken(token: string): RequestHandler {
 
 const caller = (req: Request) => ({ sourceIp: req.ip ?? 'unknown', requestId: typeof req.id === 'string' ? req.id : null });
 
-/** SPEC §5: what support needs to answer "did we get it, what did it say, what did we do". */
+/** What support needs to answer "did we get it, what did it say, what did we do". */
 export function auditRouter(deps: AuditDeps): Router {
   const { db } = deps;
   const router = Router();

@@ -2,7 +2,7 @@ import type { Operation, TransactionStatus } from './notification';
 
 /**
  * Which transaction status may follow which. Built from the Lyra status reference
- * (research/lyra.md §3.1) and the official plugins' handling (§5):
+ * (https://docs.lyra.com/en/collect/form-payment/reference/vads-trans-status.html) and the official plugins' handling:
  * - pending statuses (INITIAL, WAITING_AUTHORISATION, AUTHORISED_TO_VALIDATE, UNDER_VERIFICATION…)
  *   may move to anything, including another pending status;
  * - AUTHORISED may be captured, cancelled by the merchant, expire, or fail at capture;

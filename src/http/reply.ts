@@ -5,7 +5,7 @@ import type { RejectionVerdict } from '../providers/types';
 /** `deferred`: recorded, the result to be fetched from the platform later (Payline). */
 export type Verdict = NotificationOutcome | RejectionVerdict | 'forbidden_source' | 'too_large' | 'unsupported_media_type' | 'deferred';
 
-/** SPEC §2: 2xx means "we have it and its effect is recorded"; anything else makes the platform retry or warn. */
+/** The reply contract (README, "What each reply means"): 2xx means "we have it and its effect is recorded"; anything else makes the platform retry or warn. */
 const STATUS: Readonly<Record<Verdict, number>> = {
   applied: 200,
   duplicate: 200,

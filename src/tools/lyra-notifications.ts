@@ -90,7 +90,7 @@ export function lyraFormFields(o: LyraNotificationOptions, now = new Date()): Re
   };
   if (uuid !== null) fields.vads_trans_uuid = uuid;
   if (o.resend === true) {
-    // research/lyra.md §4.6: not kept for back-office resends.
+    // Not kept for back-office resends: https://lyra.com/en/doc/collect/form-payment/standard-payment/manual-notification-retry.html
     delete fields.vads_page_action;
     delete fields.vads_payment_config;
     delete fields.vads_action_mode;

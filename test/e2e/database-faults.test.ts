@@ -94,7 +94,7 @@ onPostgres('database faults under load', () => {
     await load;
 
     if (replies.some((r) => r.status === null)) console.error(service.output().slice(-3000), service.process.exitCode);
-    // Every reply is a SPEC reply in time: 200 applied or duplicate, or 503 not recorded.
+    // Every reply is a contract reply in time: 200 applied or duplicate, or 503 not recorded.
     for (const r of replies) {
       expect({ status: r.status, text: r.status === 200 || r.status === 503 ? 'ok' : r.text }).toEqual({ status: r.status === 503 ? 503 : 200, text: 'ok' });
       expect(r.ms).toBeLessThanOrEqual(LATEST_REPLY_MS);

@@ -11,7 +11,7 @@ import { STRIPE_ENV, STRIPE_SECRET } from '../helpers/stripe';
 import { startFakePayline } from '../../src/tools/fake-payline';
 
 /**
- * The whole HTTP path fed arbitrary input: never a 500, never a crash, a reply per SPEC §2 (a
+ * The whole HTTP path fed arbitrary input: never a 500, never a crash, a reply per the reply contract (a
  * status of the table and a one-line `OK-`/`KO-` body of at most 200 bytes), and never a record
  * left half-written.
  */
@@ -23,7 +23,7 @@ beforeAll(async () => {
 });
 afterAll(() => database.close());
 
-const SPEC_STATUSES = new Set([200, 400, 401, 403, 413, 415, 503]);
+const CONTRACT_STATUSES = new Set([200, 400, 401, 403, 413, 415, 503]);
 const CONTENT_TYPES = [
   'application/x-www-form-urlencoded',
   'application/x-www-form-urlencoded; charset=UTF-8',
@@ -77,7 +77,7 @@ const anyBody = fc.oneof(
   damaged,
 );
 
-it('answers every input per SPEC §2 and never half-writes', async () => {
+it('answers every input per the reply contract and never half-writes', async () => {
   const seen = new Set<number>();
   await fc.assert(
     fc.asyncProperty(anyBody, fc.constantFrom(...CONTENT_TYPES), fc.boolean(), headerSets, async (body, contentType, fromPlatform, headers) => {
@@ -86,7 +86,7 @@ it('answers every input per SPEC §2 and never half-writes', async () => {
       if (contentType !== '') req = req.set('Content-Type', contentType);
       const res = await req.serialize((bytes: Buffer) => bytes as unknown as string).send(body);
       seen.add(res.status);
-      expect(SPEC_STATUSES.has(res.status)).toBe(true);
+      expect(CONTRACT_STATUSES.has(res.status)).toBe(true);
       expect(res.text).toMatch(/^(OK|KO)-[^\n]*$/);
       expect(Buffer.byteLength(res.text)).toBeLessThanOrEqual(200);
       if (res.status === 200) expect(res.text.startsWith('OK-')).toBe(true);
@@ -138,14 +138,14 @@ describe('Paybox', () => {
     });
   const anyQuery = fc.oneof(fc.stringMatching(/^[\x21-\x22\x24-\x7e]{0,400}$/), damagedIpn);
 
-  it('answers every query string and body per SPEC §2, with an empty page on success', async () => {
+  it('answers every query string and body per the reply contract, with an empty page on success', async () => {
     const seen = new Set<number>();
     await fc.assert(
       fc.asyncProperty(anyQuery, fc.option(anyBody, { nil: undefined }), fc.boolean(), async (query, body, fromPlatform) => {
         const from = fromPlatform ? PAYBOX_IP : '203.0.113.1';
         const res = body === undefined ? await getPaybox(paybox.app, query, from) : await postPayboxBytes(paybox.app, query, body, from);
         seen.add(res.status);
-        expect(SPEC_STATUSES.has(res.status)).toBe(true);
+        expect(CONTRACT_STATUSES.has(res.status)).toBe(true);
         if (res.status === 200) expect(res.text).toBe('');
         else expect(res.text).toMatch(/^KO-[^\n]{0,197}$/);
       }),
@@ -205,7 +205,7 @@ describe('Stripe', () => {
     });
   const anyCall = fc.oneof(signedOrDamaged, fc.tuple(anyBody, fc.option(fc.stringMatching(/^[\x20-\x7e]{0,200}$/), { nil: null })));
 
-  it('answers every body and signature header per SPEC §2 and never half-writes', async () => {
+  it('answers every body and signature header per the reply contract and never half-writes', async () => {
     const seen = new Set<number>();
     await fc.assert(
       fc.asyncProperty(anyCall, fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', ''), async ([body, header], contentType) => {
@@ -214,7 +214,7 @@ describe('Stripe', () => {
         if (header !== null) req = req.set('Stripe-Signature', header);
         const res = await req.serialize((bytes: Buffer) => bytes as unknown as string).send(body);
         seen.add(res.status);
-        expect(SPEC_STATUSES.has(res.status)).toBe(true);
+        expect(CONTRACT_STATUSES.has(res.status)).toBe(true);
         expect(res.text).toMatch(/^(OK|KO)-[^\n]*$/);
         expect(Buffer.byteLength(res.text)).toBeLessThanOrEqual(200);
       }),
@@ -232,7 +232,7 @@ describe('Stripe', () => {
 });
 
 describe('Payline', () => {
-  it('answers every query string per SPEC §2, whatever the fake Payline answers', async () => {
+  it('answers every query string per the reply contract, whatever the fake Payline answers', async () => {
     const fake = await startFakePayline();
     try {
       fake.results.set('TOKEN', { code: '00000', shortMessage: 'ACCEPTED', transactionId: 'FZTX', amount: 100, currency: '978', action: '101', orderRef: 'FZ-L' });
@@ -247,7 +247,7 @@ describe('Payline', () => {
         fc.asyncProperty(queries, async (query) => {
           const res = await request(payline.app).get(`/ipn/payline?${query}`);
           seen.add(res.status);
-          expect(SPEC_STATUSES.has(res.status)).toBe(true);
+          expect(CONTRACT_STATUSES.has(res.status)).toBe(true);
           expect(res.text).toMatch(/^(OK|KO)-[^\n]*$/);
           expect(Buffer.byteLength(res.text)).toBeLessThanOrEqual(200);
         }),

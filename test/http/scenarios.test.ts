@@ -32,7 +32,7 @@ async function notificationCount(orderId: string) {
   return rows.length;
 }
 
-describe('SPEC §3 scenarios (form notifications)', () => {
+describe('decision scenarios (form notifications)', () => {
   it('refused then authorised attempts: the order ends PAID', async () => {
     expect((await sendForm(t.app, { orderId: 'A-1', status: 'REFUSED', sequenceNumber: 1 })).text).toBe('OK-applied: order A-1: REFUSED, order FAILED');
     expect((await sendForm(t.app, { orderId: 'A-1', status: 'AUTHORISED', sequenceNumber: 2 })).text).toBe('OK-applied: order A-1: AUTHORISED, order PAID');
@@ -177,7 +177,7 @@ describe('SPEC §3 scenarios (form notifications)', () => {
   });
 });
 
-describe('SPEC §3 scenarios (REST notifications)', () => {
+describe('decision scenarios (REST notifications)', () => {
   it('an OPEN-cycle refusal leaves the order open; a later payment pays it', async () => {
     expect((await sendRest(t.app, { orderId: 'R-1', status: 'REFUSED', orderCycle: 'OPEN', sequenceNumber: 1 })).text).toBe('OK-applied: order R-1: REFUSED, order stays PENDING');
     expect(await eventTypes('R-1')).toEqual(['payment.attempt_failed']);

@@ -34,7 +34,7 @@ async function countRows() {
   return { notifications: Number(n?.n), orders: Number(o?.n), transactions: Number(tx?.n), outbox: Number(ob?.n) };
 }
 
-describe('SPEC §2 status codes', () => {
+describe('reply status codes', () => {
   it('authentic, new, applied: 200 OK-', async () => {
     const res = await sendForm(t.app, { orderId: 'S-1', status: 'AUTHORISED' });
     expectReply(res, 200, 'OK-');

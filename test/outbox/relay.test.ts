@@ -35,7 +35,7 @@ function run(relay: ReturnType<typeof testRelay>) {
 const headersOf = (r: { headers: Record<string, unknown> }) =>
   Object.fromEntries(['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((h) => [h, String(r.headers[h])]));
 
-describe('relay delivery (SPEC §4)', () => {
+describe('relay delivery', () => {
   it('delivers the event of a real notification, signed so the Standard Webhooks reference library verifies it', async () => {
     sink = await startSink();
     const { app } = createTestApp(database);

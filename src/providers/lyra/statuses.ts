@@ -1,7 +1,7 @@
 import type { Operation, TransactionStatus } from '../../domain/notification';
 
 /**
- * `vads_trans_status` / REST `detailedStatus` → normalized status (research/lyra.md §3.1).
+ * `vads_trans_status` / REST `detailedStatus` → normalized status (https://docs.lyra.com/en/collect/form-payment/reference/vads-trans-status.html).
  * Statuses awaiting an authorisation, a validation or a third party are pending; PRE_AUTHORISED
  * is a hold that is never captured, so it does not pay an order.
  */

@@ -41,7 +41,7 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 /**
  * Cuts a raw query string or body into what is signed and the signature, without ever
  * re-encoding anything: Paybox encodes a space as `%20` but leaves `@ / :` literal, so a string
- * rebuilt from parsed values would not be the signed one (research/psps.md §1.4).
+ * rebuilt from parsed values would not be the signed one (Paybox's integration manual V8.0, "signature électronique").
  *
  * The signed part starts at the first returned variable; merchant parameters that
  * `PBX_REPONDRE_A` carried come before it and are not signed. The signature is the last variable.

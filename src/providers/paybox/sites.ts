@@ -1,6 +1,6 @@
 import type { Mode } from '../../domain/notification';
 
-/** The Paybox letters the receiver reads (manual V8.0, research/psps.md §1.3). */
+/** The Paybox letters the receiver reads (Paybox's integration manual V8.0, `PBX_RETOUR`). */
 export type PayboxLetter = 'M' | 'R' | 'E' | 'A' | 'S' | 'T' | 'W' | 'Q' | 'K';
 
 /** A `PBX_RETOUR` value parsed: which variable name carries which letter, in the configured order. */

@@ -2,7 +2,7 @@ import type { TransactionStatus } from '../../domain/notification';
 
 /**
  * Paybox error codes (`E`) as transaction statuses, from the manual V8.0 and the official
- * plugins (research/psps.md §1.7, §1.11). A code not listed here is recorded as `unknown` and
+ * Verifone plugins. A code not listed here is recorded as `unknown` and
  * never applied: a new code must not pay, nor fail, an order by guesswork.
  */
 const PAID = new Set(['00000', '00200', '00201', '00300', '00301', '00302', '00303']);

@@ -1,5 +1,5 @@
 /**
- * "Bascule à la source", as the official PHP SDK does it (research/psps.md §2.3): the same request
+ * "Bascule à la source", as the official PHP SDK does it (https://docs.monext.fr/pages/viewpage.action?pageId=761827555): the same request
  * goes to the next endpoint of the directory only on a technical failure, never on a business
  * answer, and the chain ends with the list.
  */

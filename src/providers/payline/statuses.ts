@@ -1,6 +1,6 @@
 import type { TransactionStatus } from '../../domain/notification';
 
-// Result codes grouped as Monext's current Magento 2 module does (research/psps.md §2.2).
+// Result codes grouped as Monext's current Magento 2 module does (Monext/monext-magento2 `PaylineApi/Constants.php`).
 const APPROVED = new Set(['00000', '02400', '02500', '02501', '02517', '02520', '02616', '03000', '04000']);
 const WAITING = new Set(['02005', '02306', '02015', '02000', '02533']);
 const FRAUD_REVIEW = '04003';

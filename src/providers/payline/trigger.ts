@@ -1,6 +1,6 @@
 import { FieldError } from '../lyra/fields';
 
-/** What a Payline notification asks the merchant to fetch (research/psps.md §2.1). */
+/** What a Payline notification asks the merchant to fetch (https://docs.monext.fr/display/DT/Notification+par+URL). */
 export type PaylineTrigger =
   | { kind: 'web'; notificationType: string; token: string }
   | { kind: 'transaction'; notificationType: string; transactionId: string }

@@ -96,7 +96,7 @@ interface Shape {
 /**
  * What each PaymentIntent event does. The PaymentIntent is the payment; a failed attempt is a
  * transaction of its own, because Orchestration may retry the same PaymentIntent on another
- * processor and succeed (research/psps.md §3.4): the failure is recorded and emitted, and the
+ * processor and succeed (https://docs.stripe.com/payments/orchestration/retries): the failure is recorded and emitted, and the
  * order stays open until the PaymentIntent succeeds or is canceled.
  */
 function paymentIntentShape(type: string, pi: JsonObject, eventId: string): Shape | null {

@@ -19,8 +19,8 @@ interface Vectors {
   lyra_rest_ipn: { password: string; fields: Record<string, string> };
 }
 
-// The vectors live beside the project in shared/ (CI clones the project next to it).
-const vectors = JSON.parse(readFileSync(join(__dirname, '../../../../shared/vectors/public.json'), 'utf8')) as Vectors;
+// Where each vector came from: test/fixtures/README.md.
+const vectors = JSON.parse(readFileSync(join(__dirname, '../../fixtures/vectors.json'), 'utf8')) as Vectors;
 
 describe('Lyra form signature: documentation vectors', () => {
   it('SHA-1 example signs to the documented hex', () => {

@@ -12,8 +12,9 @@ interface PayboxVectors {
   paybox_real_public_key_file: string;
 }
 
-const vectorsDir = join(__dirname, '../../../../shared/vectors');
-const vectors = JSON.parse(readFileSync(join(vectorsDir, 'public.json'), 'utf8')) as PayboxVectors;
+// Where each vector came from: test/fixtures/README.md.
+const vectorsDir = join(__dirname, '../../fixtures');
+const vectors = JSON.parse(readFileSync(join(vectorsDir, 'vectors.json'), 'utf8')) as PayboxVectors;
 const platformKeys = parsePayboxPublicKeys([readFileSync(join(vectorsDir, vectors.paybox_real_public_key_file), 'utf8')]);
 const generatedKeys = parsePayboxPublicKeys([readFileSync(join(vectorsDir, vectors.paybox_generated.public_key_file), 'utf8')]);
 const simulatorKeys = parsePayboxPublicKeys([readFileSync(join(__dirname, '../../../keys/paybox/simulator-public.pem'), 'utf8')]);

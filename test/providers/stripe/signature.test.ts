@@ -11,7 +11,8 @@ interface StripeVector {
   header: string;
   header_during_rotation: string;
 }
-const vector = (JSON.parse(readFileSync(join(__dirname, '../../../../shared/vectors/public.json'), 'utf8')) as { stripe: StripeVector }).stripe;
+// Where the vector came from: test/fixtures/README.md.
+const vector = (JSON.parse(readFileSync(join(__dirname, '../../fixtures/vectors.json'), 'utf8')) as { stripe: StripeVector }).stripe;
 const body = Buffer.from(vector.payload);
 
 function check(header: string, secrets: readonly string[], receivedAt: number, payload: Uint8Array = body, tolerance = 300) {
