@@ -8,6 +8,7 @@ export interface Metrics {
   ipnCalls: Counter<'provider' | 'verdict' | 'status'>;
   ipnReplySeconds: Histogram<'provider'>;
   ipnUnrecorded: Counter<'provider' | 'verdict'>;
+  ipnNotApplied: Counter<'provider' | 'kind'>;
   relayAttempts: Counter<'outcome'>;
   relayAttemptSeconds: Histogram;
 }
@@ -37,6 +38,12 @@ export function createMetrics(): Metrics {
       name: 'ipn_calls_unrecorded_total',
       help: 'Calls from disallowed sources answered but not written to the audit table (over the per-source or global budget of the minute)',
       labelNames: ['provider', 'verdict'],
+      registers: [registry],
+    }),
+    ipnNotApplied: new Counter({
+      name: 'ipn_not_applied_total',
+      help: 'Authentic notifications recorded and answered 2xx without changing an order, by kind: not_for_orders, unrecognized (a shape not read yet), unconfigured (fix the configuration, then replay), unknown_status',
+      labelNames: ['provider', 'kind'],
       registers: [registry],
     }),
     relayAttempts: new Counter({

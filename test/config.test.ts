@@ -126,7 +126,7 @@ describe('Paybox configuration', () => {
     [{ PAYBOX_SITES: sites([{ site: 'abc', rang: '1', retour }]) }, 'PAYBOX_SITES: entry 0: site must be the Paybox site number (PBX_SITE)'],
     [{ PAYBOX_SITES: sites([{ site: '1', rang: '1' }]) }, 'PAYBOX_SITES: site 1-1: retour must be the PBX_RETOUR you send'],
     [{ PAYBOX_SITES: sites([{ site: '1', rang: '1', retour: 'Mt:M;Ref:R;Sign:K;Erreur:E' }]) }, 'PAYBOX_SITES: site 1-1: retour the signature (K) must be the last variable'],
-    [{ PAYBOX_SITES: sites([{ site: '1', rang: '1', retour: 'Mt:M;site:R;Erreur:E;Sign:K' }]) }, 'must not name a variable "site"'],
+    [{ PAYBOX_SITES: sites([{ site: '1', rang: '1', retour: 'Mt:M;site:R;Erreur:E;Appel:T;Sign:K' }]) }, 'must not name a variable "site"'],
     [{ PAYBOX_SITES: sites([{ site: '1', rang: '1', retour, mode: 'LIVE' }]) }, 'PAYBOX_SITES: site 1-1: mode must be TEST or PRODUCTION'],
     [{ PAYBOX_SITES: sites([{ site: '1', rang: '1', retour, currency: 'euro' }]) }, 'PAYBOX_SITES: site 1-1: currency must be an ISO 4217 code'],
     [{ PAYBOX_SITES: sites([{ site: '1', rang: '1', retour }, { site: '1', rang: '1', retour }]) }, 'PAYBOX_SITES: site 1-1 appears twice'],

@@ -178,6 +178,7 @@ async function handleExchange(x: Exchange): Promise<void> {
   // A call about no order is answered 2xx only once recorded: a refusal would only make the platform retry it.
   const settled = await settleCall(x.deps.db, x.delivery, result, { signal: x.signal, commitBy: x.commitBy });
   const { deliveryId, notificationIds, orderId, orderStatus } = settled;
+  if (settled.notApplied !== null) x.deps.metrics.ipnNotApplied.inc({ provider: x.provider.name, kind: settled.notApplied });
   x.finish(settled.verdict, undefined, settled.reply, { deliveryId, notificationIds, orderId, orderStatus });
 }
 

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { ProviderResult } from '../providers/types';
+import type { NotAppliedKind, ProviderResult } from '../providers/types';
 import { recordRejectedDelivery } from '../store/deliveries';
 import { ingestNotifications, OrderNotKnownError, type DeliveryInput, type IngestLimits, type IngestSummary } from '../store/ingest';
 import type { Database } from '../store/schema';
@@ -14,6 +14,8 @@ export interface SettledCall {
   notificationIds: number[];
   orderId: string | null;
   orderStatus: string | null;
+  /** Why an authentic call applied nothing (`unknown_status`: a status or operation not known); null otherwise. */
+  notApplied: NotAppliedKind | 'unknown_status' | null;
 }
 
 export function describeSummary(summary: IngestSummary): { httpStatus: number; reply: string } {
@@ -22,10 +24,10 @@ export function describeSummary(summary: IngestSummary): { httpStatus: number; r
 }
 
 /** A call that applies nothing, recorded with its verdict and reason. */
-export async function recordCall(db: Kysely<Database>, delivery: DeliveryInput, verdict: Verdict, reason: string): Promise<SettledCall> {
+export async function recordCall(db: Kysely<Database>, delivery: DeliveryInput, verdict: Verdict, reason: string, notApplied: NotAppliedKind | null = null): Promise<SettledCall> {
   const reply = replyLine(verdict, reason);
   const deliveryId = await recordRejectedDelivery(db, { ...delivery, verdict, reason, http_status: statusOf(verdict), reply });
-  return { deliveryId, verdict, httpStatus: statusOf(verdict), reply, notificationIds: [], orderId: null, orderStatus: null };
+  return { deliveryId, verdict, httpStatus: statusOf(verdict), reply, notificationIds: [], orderId: null, orderStatus: null, notApplied };
 }
 
 /**
@@ -34,11 +36,12 @@ export async function recordCall(db: Kysely<Database>, delivery: DeliveryInput, 
  * recorded with the reason.
  */
 export async function settleCall(db: Kysely<Database>, delivery: DeliveryInput, result: Extract<ProviderResult, { ok: true }>, limits?: IngestLimits): Promise<SettledCall> {
-  if (result.notifications.length === 0) return recordCall(db, delivery, 'unknown_status', result.ignored ?? 'nothing to apply');
+  if (result.notifications.length === 0) return recordCall(db, delivery, 'unknown_status', result.ignored ?? 'nothing to apply', result.ignoredKind ?? 'not_for_orders');
   try {
     const outcome = await ingestNotifications(db, { ...delivery, fetched_from: result.fetchedFrom ?? null }, result.notifications, describeSummary, limits);
     const { deliveryId, notificationIds, orderId, orderStatus } = outcome;
-    return { deliveryId, verdict: outcome.outcome, httpStatus: outcome.httpStatus, reply: outcome.reply, notificationIds, orderId, orderStatus };
+    const notApplied = outcome.outcome === 'unknown_status' ? 'unknown_status' : null;
+    return { deliveryId, verdict: outcome.outcome, httpStatus: outcome.httpStatus, reply: outcome.reply, notificationIds, orderId, orderStatus, notApplied };
   } catch (error) {
     // A refund whose payment has not arrived yet (deliveries are unordered): a later call applies it.
     if (error instanceof OrderNotKnownError) return recordCall(db, delivery, 'unavailable', error.message);

@@ -1,7 +1,7 @@
 import { selectByParameter } from '../lib/select-by-parameter';
 import { FieldError } from '../providers/lyra/fields';
-import { normalizePaylineDetails, parsePaylineTrigger, paylineRequest, type PaylineTrigger } from '../providers/payline';
-import { reject, type ProviderRequest, type ProviderResult } from '../providers/types';
+import { normalizePaylineDetails, parsePaylineTrigger, paylineRequest, unconfiguredContract, type PaylineTrigger } from '../providers/payline';
+import { notApplied, reject, type ProviderRequest, type ProviderResult } from '../providers/types';
 import { PaylineApi, PaylineUnavailableError, type PaylineMerchant } from './payline-api';
 
 /** The URL parameter of `notificationURL` that says which merchant a call is for, when there are several. */
@@ -31,19 +31,23 @@ function resolve(query: string, receiver: PaylineReceiver): Resolved | ProviderR
   }
   const selected = selectByParameter(query, MERCHANT_PARAMETER, receiver.merchants, { noun: 'Payline merchant', placeholder: '<merchant id>', url: 'notificationURL' });
   if (typeof selected === 'string') return reject('unknown_shop', selected);
-  if (trigger.kind === 'other') return { ok: true, notifications: [], ignored: `notification type ${trigger.notificationType} does not change an order` };
+  if (trigger.kind === 'other') return notApplied(`notification type ${trigger.notificationType} does not change an order`, 'not_for_orders');
   return { trigger, selected };
 }
 
 async function fetchResolved({ trigger, selected }: Resolved, signal: AbortSignal): Promise<ProviderResult> {
   try {
     const fetched = await selected.api.fetchDetails(paylineRequest(trigger), signal);
-    const mode = selected.merchant.environment === 'production' ? 'PRODUCTION' : 'TEST';
-    const notification = normalizePaylineDetails(fetched.details, trigger, selected.merchant, mode);
     const fetchedFrom = [...fetched.failedOver.map((f) => `failed: ${f}`), `answered: ${fetched.endpoint}`].join('; ');
-    return { ok: true, notifications: [notification], fetchedFrom };
+    // A payment Payline vouches for, under a contract the configuration does not list: recorded,
+    // counted and replayable once `contracts` is fixed.
+    const unconfigured = unconfiguredContract(fetched.details, selected.merchant);
+    if (unconfigured !== null) return { ...notApplied(unconfigured, 'unconfigured'), fetchedFrom };
+    const mode = selected.merchant.environment === 'production' ? 'PRODUCTION' : 'TEST';
+    return { ok: true, notifications: [normalizePaylineDetails(fetched.details, trigger, selected.merchant, mode)], fetchedFrom };
   } catch (error) {
     if (error instanceof PaylineUnavailableError) return reject('unavailable', error.message);
+    // Payline vouches for nothing: an unknown token, an unreadable answer, a SOAP fault.
     if (error instanceof FieldError) return reject('malformed', error.message);
     throw error;
   }

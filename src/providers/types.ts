@@ -1,7 +1,10 @@
 import type { NormalizedNotification } from '../domain/notification';
 
-/** Why a provider refused a request; the HTTP layer maps each verdict to its status code. */
-/** `unavailable`: the platform must be asked and could not be (Payline): the notification is to be sent again. */
+/**
+ * Why a provider refused a request; the HTTP layer maps each verdict to its status code. Only a
+ * call not proved authentic is refused; `unavailable`: the platform must be asked and could not
+ * be (Payline), so the notification is to be sent again.
+ */
 export type RejectionVerdict = 'malformed' | 'bad_signature' | 'unknown_shop' | 'unavailable';
 
 export interface Rejection {
@@ -10,13 +13,27 @@ export interface Rejection {
   reason: string;
 }
 
+/**
+ * Why an authentic call applies nothing: it concerns no order (`not_for_orders`), it has a shape
+ * the service does not read yet (`unrecognized`: a missing or unknown field), or it names what the
+ * configuration lacks (`unconfigured`). Each is recorded and answered 2xx, never refused: a
+ * refusal would only make the platform warn and retry, and the stored call can be replayed once
+ * the service or its configuration knows better.
+ */
+export type NotAppliedKind = 'not_for_orders' | 'unrecognized' | 'unconfigured';
+
 export type ProviderResult =
-  /** No notifications means an authentic call about nothing an order cares about: `ignored` says why. */
-  | { ok: true; notifications: NormalizedNotification[]; ignored?: string; fetchedFrom?: string; deferred?: DeferredFetch }
+  /** No notifications means an authentic call that applies nothing: `ignored` says why, `ignoredKind` what kind of why. */
+  | { ok: true; notifications: NormalizedNotification[]; ignored?: string; ignoredKind?: NotAppliedKind; fetchedFrom?: string; deferred?: DeferredFetch }
   | { ok: false; rejection: Rejection };
 
 export function reject(verdict: RejectionVerdict, reason: string): ProviderResult {
   return { ok: false, rejection: { verdict, reason } };
+}
+
+/** An authentic call recorded without effect: see `NotAppliedKind`. */
+export function notApplied(reason: string, kind: NotAppliedKind): Extract<ProviderResult, { ok: true }> {
+  return { ok: true, notifications: [], ignored: reason, ignoredKind: kind };
 }
 
 /** A result to fetch later (Payline, when the platform could not answer within the deadline). */

@@ -54,3 +54,9 @@ export async function recordedCalls(t: TestApp, database: TestDatabase) {
   return database.db.selectFrom('deliveries').selectAll().orderBy('id').execute();
 }
 export const AUDIT_TOKEN = 'audit-token-0123456789abcdefghijklmnop';
+
+/** The `ipn_not_applied_total` counter of one provider and kind. */
+export async function notAppliedCount(t: TestApp, provider: string, kind: string): Promise<number> {
+  const { values } = await t.metrics.ipnNotApplied.get();
+  return values.find((v) => v.labels.provider === provider && v.labels.kind === kind)?.value ?? 0;
+}

@@ -226,7 +226,8 @@ describe('Stripe', () => {
         ],
       },
     );
-    expect([...seen]).toEqual(expect.arrayContaining([200, 400, 401, 415]));
+    // A signed body that is not an event is recorded, 200, not refused: no 400 after verification.
+    expect([...seen]).toEqual(expect.arrayContaining([200, 401, 415]));
     await expectNothingHalfWritten();
   }, 120_000);
 });

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import request from 'supertest';
 import { payboxMessage } from '../../src/tools/paybox-notifications';
 import { AUDIT_TOKEN, createTestApp, recordedCalls, type TestApp } from '../helpers/app';
@@ -120,5 +122,59 @@ describe('Paybox IPN over HTTP', () => {
     const shown = await request(t.app).get(`/api/v1/deliveries/${call?.id}`).set('Authorization', `Bearer ${AUDIT_TOKEN}`);
     expect(shown.body.raw.fields).toMatchObject({ site: '1999888-32', Ref: 'PB-11', Erreur: '00000' });
     expect((await events('PB-11')).length).toBe(1);
+  });
+});
+
+describe('Paybox IPN with the minimal PBX_RETOUR (M, R, A, E and K: no S nor T)', () => {
+  const MINIMAL = 'Mt:M;Ref:R;Auto:A;Erreur:E;Sign:K';
+  // A real IPN signed by the Paybox platform under that PBX_RETOUR (test/fixtures/README.md).
+  const fixtures = join(__dirname, '../fixtures');
+  const real = (JSON.parse(readFileSync(join(fixtures, 'vectors.json'), 'utf8')) as { paybox_real: { raw: string }[] }).paybox_real[0]?.raw as string;
+  let minimal: TestApp;
+
+  beforeAll(() => {
+    minimal = createTestApp(database, {
+      PAYBOX_SITES: JSON.stringify([{ site: '1999888', rang: '32', retour: MINIMAL, mode: 'TEST' }]),
+      // The platform's key for the real IPN, the simulator's for the attempts this test signs.
+      PAYBOX_PUBLIC_KEYS: [join(fixtures, 'paybox_platform_pubkey.pem'), join(__dirname, '../../keys/paybox/simulator-public.pem')].join(','),
+    });
+  });
+
+  it('a real platform-signed success is applied; its repeat is a duplicate; a later refusal does not unpay it', async () => {
+    expect(real).toContain('Ref=CMD1349338388&Auto=XXXXXX&Erreur=00000');
+    const paid = await getPaybox(minimal.app, real);
+    expect(paid.status).toBe(200);
+    expect(await order('CMD1349338388')).toMatchObject({ status: 'PAID', paid_amount: 1000 });
+    expect((await getPaybox(minimal.app, real)).status).toBe(200);
+    const refused = payboxMessage({ retour: MINIMAL, orderId: 'CMD1349338388', amount: 1000, error: '00105' });
+    expect((await getPaybox(minimal.app, refused)).status).toBe(200);
+    expect((await getPaybox(minimal.app, refused)).status).toBe(200);
+    expect((await order('CMD1349338388')).status).toBe('PAID');
+    expect((await recordedCalls(minimal, database)).map((d) => d.reply)).toEqual([
+      'OK-applied: order CMD1349338388: 00000, order PAID',
+      'OK-duplicate: order CMD1349338388: already received',
+      'OK-applied: order CMD1349338388: 00105, order stays PAID',
+      'OK-duplicate: order CMD1349338388: already received',
+    ]);
+    expect((await notifications('CMD1349338388')).map((n) => [n.transaction_id, n.status])).toEqual([
+      ['auth-XXXXXX', 'authorised'],
+      ['error-00105', 'refused'],
+    ]);
+    expect((await events('CMD1349338388')).map((e) => e.type)).toEqual(['order.paid', 'payment.attempt_failed']);
+  });
+
+  it('refused attempts before the success leave the order PENDING, then the success pays it', async () => {
+    const attempt = (error: string) => getPaybox(minimal.app, payboxMessage({ retour: MINIMAL, orderId: 'MIN-2', amount: 300, error }));
+    expect((await attempt('00151')).status).toBe(200);
+    expect((await attempt('00004')).status).toBe(200);
+    expect((await order('MIN-2')).status).toBe('PENDING');
+    expect((await attempt('00000')).status).toBe(200);
+    expect((await order('MIN-2')).status).toBe('PAID');
+  });
+
+  it('a PBX_RETOUR that returns neither S, T nor A is refused at start-up, saying what to add', () => {
+    expect(() => createTestApp(database, { PAYBOX_SITES: JSON.stringify([{ site: '1999888', rang: '32', retour: 'Mt:M;Ref:R;Erreur:E;Sign:K' }]) })).toThrow(
+      /PAYBOX_SITES.*add Trans:S;Appel:T before K.*Auto:A/,
+    );
   });
 });

@@ -5,7 +5,7 @@ import { queueStats } from '../../src/store/outbox';
 import { paylineReceiver } from '../../src/outbound/payline';
 import { runPaylineFetches } from '../../src/outbound/payline-fetcher';
 import { startFakePayline, type FakePayline, type FakeResult } from '../../src/tools/fake-payline';
-import { createTestApp } from '../helpers/app';
+import { AUDIT_TOKEN, createTestApp } from '../helpers/app';
 import { openTestDatabase, type TestDatabase } from '../helpers/database';
 
 let database: TestDatabase;
@@ -190,11 +190,28 @@ describe('Payline notifications over HTTP', () => {
   it('refuses what Payline does not vouch for, and records other notification types without applying them', async () => {
     const target = app();
     expect((await notify(target, 'notificationType=WEBTRS&token=UNKNOWN')).text).toBe('KO-malformed notification: Payline has no order for this token (02305 INVALID)');
-    fake.results.set('T8', { ...paid('PL-8', 'TX8'), contractNumber: '7654321' });
-    expect((await notify(target, 'notificationType=WEBTRS&token=T8')).text).toBe("KO-malformed notification: contract 7654321 is not one of merchant m1's");
     expect((await notify(target, 'token=T8')).text).toBe('KO-malformed notification: notificationType is missing');
     const wallet = await notify(target, 'notificationType=WALLET&walletId=W1');
     expect(wallet.text).toBe('OK-recorded, not applied: notification type WALLET does not change an order');
     expect(await database.db.selectFrom('orders').select('id').execute()).toEqual([]);
+  });
+
+  it('a result under a contract the configuration does not list: recorded, 200, counted, and applied by a replay once contracts is fixed', async () => {
+    const merchant = (contracts: string[]) => JSON.stringify([{ merchantId: 'm1', accessKey: 'access-key-1', environment: 'homologation', directoryUrl: fake.directoryUrl('m1'), defaultUrl: fake.endpointUrl('a'), contracts }]);
+    const env = (contracts: string[]) => ({ PAYLINE_MERCHANTS: merchant(contracts), PAYLINE_CONNECT_TIMEOUT_MS: '500', AUDIT_API_TOKEN: AUDIT_TOKEN });
+    fake.results.set('T8', { ...paid('PL-8', 'TX8'), contractNumber: '7654321' });
+    const before = createTestApp(database, env([CONTRACT]));
+    const res = await request(before.app).get('/ipn/payline?notificationType=WEBTRS&token=T8');
+    expect(res.status).toBe(200);
+    expect(res.text).toBe('OK-recorded, not applied: contract 7654321 is not configured for merchant m1');
+    expect(await database.db.selectFrom('orders').select('id').execute()).toEqual([]);
+    expect(await before.metrics.registry.getSingleMetricAsString('ipn_not_applied_total')).toContain('ipn_not_applied_total{provider="payline",kind="unconfigured"} 1');
+    const [call] = await deliveries();
+    expect(call).toMatchObject({ verdict: 'unknown_status', http_status: 200, reason: 'contract 7654321 is not configured for merchant m1' });
+
+    const after = createTestApp(database, env([CONTRACT, '7654321']));
+    const replay = await request(after.app).post(`/api/v1/deliveries/${call?.id}/replay`).set('Authorization', `Bearer ${AUDIT_TOKEN}`);
+    expect(replay.body).toMatchObject({ verdict: 'applied', httpStatus: 200 });
+    expect((await order('PL-8')).status).toBe('PAID');
   });
 });

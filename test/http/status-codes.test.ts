@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { createTestApp, HMAC_SHOP, PLATFORM_IP, recordedCalls, SHA1_SHOP, type TestApp } from '../helpers/app';
+import { createTestApp, HMAC_SHOP, notAppliedCount, PLATFORM_IP, recordedCalls, SHA1_SHOP, type TestApp } from '../helpers/app';
 import { openTestDatabase, type TestDatabase } from '../helpers/database';
 import { capturedLogs } from '../helpers/log-capture';
 import { formBody, postLyra, restBody, sendForm } from '../helpers/lyra';
@@ -108,17 +108,31 @@ describe('reply status codes', () => {
     ['browser return (no vads_hash)', () => formBody({ orderId: 'S-8', status: 'AUTHORISED' }).replace(/vads_hash=[^&]+&/, ''), 'vads_hash missing: not a notification (browser return?)'],
     ['repeated field', () => `${formBody({ orderId: 'S-8', status: 'AUTHORISED' })}&vads_amount=1`, 'field vads_amount is repeated'],
     ['invalid UTF-8', () => Buffer.concat([Buffer.from('vads_x='), Buffer.from([0xff, 0xfe])]), 'body is not valid UTF-8'],
-    ['signed but without an order id', () => encodeForm(signLyraForm({ ...lyraFormFields({ shopId: HMAC_SHOP.shopId, orderId: 'x', status: 'AUTHORISED' }), vads_order_id: '' }, HMAC_SHOP.testKey)), 'vads_order_id is missing'],
-    ['signed but without a transaction for a payment', () => encodeForm(signLyraForm(lyraFormFields({ shopId: HMAC_SHOP.shopId, orderId: 'x', status: 'AUTHORISED', transactionUuid: null }), HMAC_SHOP.testKey)), 'vads_trans_uuid is missing'],
-    ['signed but a non-numeric amount', () => encodeForm(signLyraForm(lyraFormFields({ shopId: HMAC_SHOP.shopId, orderId: 'x', status: 'AUTHORISED', extraFields: { vads_amount: '12.50' } }), HMAC_SHOP.testKey)), 'vads_amount is not a non-negative integer'],
     ['REST: invalid JSON', () => encodeForm(lyraRestFields('{"shopId":', HMAC_SHOP.testPassword)), 'kr-answer is not valid JSON'],
     ['REST: kr-answer missing', () => encodeForm({ 'kr-hash': 'ab', 'kr-hash-algorithm': 'sha256_hmac', 'kr-hash-key': 'password' }), 'kr-answer missing'],
-    ['REST: signed but no order id', () => encodeForm(lyraRestFields(JSON.stringify({ ...lyraRestAnswer({ shopId: HMAC_SHOP.shopId, orderId: 'x', status: 'AUTHORISED' }), orderDetails: { mode: 'TEST' } }), HMAC_SHOP.testPassword)), 'orderDetails.orderId is missing'],
   ])('%s: 400 KO-', async (_name, body, reason) => {
     const res = await postLyra(t.app, body());
     expectReply(res, 400, 'KO-');
     expect(res.text).toBe(`KO-malformed notification: ${reason}`);
     expect((await countRows()).notifications).toBe(0);
+  });
+
+  // Authentic calls are never refused: what the service cannot read is recorded, answered 2xx
+  // (so the platform neither warns nor retries) and replayable once the service reads it.
+  it.each([
+    ['signed but without an order id', () => encodeForm(signLyraForm({ ...lyraFormFields({ shopId: HMAC_SHOP.shopId, orderId: 'x', status: 'AUTHORISED' }), vads_order_id: '' }, HMAC_SHOP.testKey)), 'vads_order_id is missing'],
+    ['signed but without a transaction for a payment', () => encodeForm(signLyraForm(lyraFormFields({ shopId: HMAC_SHOP.shopId, orderId: 'x', status: 'AUTHORISED', transactionUuid: null }), HMAC_SHOP.testKey)), 'vads_trans_uuid is missing'],
+    ['signed but a non-numeric amount', () => encodeForm(signLyraForm(lyraFormFields({ shopId: HMAC_SHOP.shopId, orderId: 'x', status: 'AUTHORISED', extraFields: { vads_amount: '12.50' } }), HMAC_SHOP.testKey)), 'vads_amount is not a non-negative integer'],
+    ['REST: signed but no order id', () => encodeForm(lyraRestFields(JSON.stringify({ ...lyraRestAnswer({ shopId: HMAC_SHOP.shopId, orderId: 'x', status: 'AUTHORISED' }), orderDetails: { mode: 'TEST' } }), HMAC_SHOP.testPassword)), 'orderDetails.orderId is missing'],
+  ])('%s: 200 OK-recorded, not applied', async (_name, body, reason) => {
+    const counted = () => notAppliedCount(t, 'lyra', 'unrecognized');
+    const before = await counted();
+    const res = await postLyra(t.app, body());
+    expectReply(res, 200, 'OK-');
+    expect(res.text).toBe(`OK-recorded, not applied: ${reason}`);
+    expect(await countRows()).toEqual({ notifications: 0, orders: 0, transactions: 0, outbox: 0 });
+    expect((await deliveries())[0]).toMatchObject({ verdict: 'unknown_status', http_status: 200, reason });
+    expect(await counted()).toBe(before + 1);
   });
 
   it('body too large: 413 KO-', async () => {

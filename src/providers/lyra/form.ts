@@ -1,6 +1,6 @@
 import { currencyFromNumeric } from '../../domain/currency';
 import type { NormalizedNotification } from '../../domain/notification';
-import { reject, type ProviderResult } from '../types';
+import { notApplied, reject, type ProviderResult } from '../types';
 import { FieldError, optionalCount, optionalText, optionalTransactionId, requireOrderId, requireText } from './fields';
 import { formKeyFor, isMode, type LyraShops } from './shops';
 import { verifyLyraFormSignature, type LyraCryptoProvider } from './signature';
@@ -26,7 +26,8 @@ export function handleLyraForm(fields: Readonly<Record<string, string>>, shops: 
   try {
     return { ok: true, notifications: [normalizeLyraForm(fields, shopId, mode)] };
   } catch (error) {
-    if (error instanceof FieldError) return reject('malformed', error.message);
+    // Authentic: a field the service cannot read is recorded, not refused.
+    if (error instanceof FieldError) return notApplied(error.message, 'unrecognized');
     throw error;
   }
 }

@@ -1,6 +1,6 @@
 import { isKnownCurrency } from '../../domain/currency';
 import type { Mode, NormalizedNotification } from '../../domain/notification';
-import { reject, type ProviderResult } from '../types';
+import { notApplied, reject, type ProviderResult } from '../types';
 import { FieldError, optionalCount, optionalText, optionalTransactionId, requireOrderId, requireText } from './fields';
 import { isMode, restPasswordFor, type LyraShops } from './shops';
 import { verifyLyraRestHash, type LyraCryptoProvider } from './signature';
@@ -49,7 +49,8 @@ export function handleLyraRest(fields: Readonly<Record<string, string>>, shops: 
   try {
     return { ok: true, notifications: normalizeLyraRest(answer, orderDetails, shopId, mode, fields['kr-src'] ?? null) };
   } catch (error) {
-    if (error instanceof FieldError) return reject('malformed', error.message);
+    // Authentic: a field the service cannot read is recorded, not refused.
+    if (error instanceof FieldError) return notApplied(error.message, 'unrecognized');
     throw error;
   }
 }

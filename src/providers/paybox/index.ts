@@ -1,8 +1,8 @@
 import type { KeyObject } from 'node:crypto';
-import type { NormalizedNotification } from '../../domain/notification';
+import type { NormalizedNotification, TransactionStatus } from '../../domain/notification';
 import { FieldError, optionalText, requireOrderId } from '../lyra/fields';
 import { selectByParameter } from '../../lib/select-by-parameter';
-import { reject, type ProviderRequest, type ProviderResult } from '../types';
+import { notApplied, reject, type ProviderRequest, type ProviderResult } from '../types';
 import { splitPayboxMessage, verifyPayboxSignature, type PayboxCryptoProvider } from './signature';
 import type { PayboxSite } from './sites';
 import { normalizePayboxError } from './statuses';
@@ -38,7 +38,8 @@ export function handlePayboxNotification(request: Pick<ProviderRequest, 'body' |
     const fields = parseSignedVariables(split.message.signed);
     return { ok: true, notifications: [normalizePaybox(fields, site)] };
   } catch (error) {
-    if (error instanceof FieldError) return reject('malformed', error.message);
+    // Authentic: a field the service cannot read is recorded, not refused.
+    if (error instanceof FieldError) return notApplied(error.message, 'unrecognized');
     throw error;
   }
 }
@@ -77,14 +78,21 @@ function digits(value: string | undefined, name: string, max: number): string | 
   return value;
 }
 
+const isNumber = (value: string | null): value is string => value !== null && !/^0+$/.test(value);
+
 /**
  * Each attempt (up to three per payment page) has its own transaction number S and call number
- * T. A refused or abandoned attempt may carry `S=0`, so T stands in for it then.
+ * T. A refused or abandoned attempt may carry `S=0`, so T stands in for it then. Without either
+ * (a `PBX_RETOUR` of M, R, A, E and K, as older integrations send), a success is identified by
+ * its authorisation number, which the bank gives each authorisation, and any other attempt by its
+ * error code: a repeated IPN is then still a duplicate, and a refusal is an attempt of its own that
+ * never un-pays a success. A timed-out page (abandoned) stays an order-level event.
  */
-function attemptId(transaction: string | null, call: string | null): string | null {
-  if (transaction !== null && !/^0+$/.test(transaction)) return transaction;
-  if (call !== null && !/^0+$/.test(call)) return `call-${call}`;
-  return null;
+function attemptId(transaction: string | null, call: string | null, authorisation: string | null, status: TransactionStatus, code: string): string | null {
+  if (isNumber(transaction)) return transaction;
+  if (isNumber(call)) return `call-${call}`;
+  if (status === 'authorised') return authorisation === null ? null : `auth-${authorisation}`;
+  return status === 'abandoned' ? null : `error-${code}`;
 }
 
 function normalizePaybox(fields: ReadonlyMap<string, string>, site: PayboxSite): NormalizedNotification {
@@ -98,14 +106,15 @@ function normalizePaybox(fields: ReadonlyMap<string, string>, site: PayboxSite):
   const amount = digits(field('M'), nameOf('M'), 15);
   if (amount === null) throw new FieldError(`${nameOf('M')} (amount) is missing`);
   const authorisation = optionalText(field('A'), nameOf('A'), 64);
+  const status = normalizePayboxError(code, authorisation, site.retour.byLetter.has('A'));
   return {
     provider: 'paybox',
     format: 'ipn',
     shopId: site.id,
     mode: site.mode,
     orderId: requireOrderId(field('R'), nameOf('R')),
-    transactionId: attemptId(digits(field('S'), nameOf('S'), 20), digits(field('T'), nameOf('T'), 20)),
-    status: normalizePayboxError(code, authorisation, site.retour.byLetter.has('A')),
+    transactionId: attemptId(digits(field('S'), nameOf('S'), 20), digits(field('T'), nameOf('T'), 20), authorisation, status, code),
+    status,
     statusRaw: code,
     operation: 'debit',
     operationRaw: null,

@@ -37,7 +37,8 @@ const REQUIRED_LETTERS: readonly PayboxLetter[] = ['M', 'R', 'E', 'K'];
 
 /**
  * Parses `PBX_RETOUR` (`Mt:M;Ref:R;…;Sign:K`). The signature must be last: variables after it
- * would arrive unsigned. Amount, reference and error code are required to decide anything.
+ * would arrive unsigned. Amount, reference and error code are required to decide anything, and
+ * something that identifies the attempt: `S`/`T`, or the authorisation number `A` of a success.
  */
 export function parsePayboxReturn(retour: string): PayboxReturnMapping {
   const names: string[] = [];
@@ -57,5 +58,8 @@ export function parsePayboxReturn(retour: string): PayboxReturnMapping {
   if (missing.length > 0) throw new PayboxConfigError(`must return ${missing.join(', ')} (amount M, reference R, error E, signature K)`);
   const signatureName = byLetter.get('K') as string;
   if (names[names.length - 1] !== signatureName) throw new PayboxConfigError('the signature (K) must be the last variable: anything after it is not signed');
+  if (!byLetter.has('S') && !byLetter.has('T') && !byLetter.has('A')) {
+    throw new PayboxConfigError('must return the transaction and call numbers (add Trans:S;Appel:T before K), or at least the authorisation number (Auto:A): without them a payment cannot be told from another attempt');
+  }
   return { names, byLetter, signatureName };
 }

@@ -10,15 +10,23 @@ export { paylineRequest, parsePaylineResponse, type PaylineCall, type PaylineDet
 export { failoverCause, parseEndpointDirectory } from './failover';
 
 /**
+ * Why a fetched result is not for this configuration: its contract is not one of the merchant's
+ * `contracts` (when they are listed). Null when it is. The result is authentic (Payline said it),
+ * so it is recorded and answered 2xx, never refused: Payline would repeat the trigger every minute
+ * for two hours.
+ */
+export function unconfiguredContract(details: PaylineDetails, merchant: { merchantId: string; contracts: readonly string[] }): string | null {
+  if (merchant.contracts.length === 0 || details.contractNumber === null || merchant.contracts.includes(details.contractNumber)) return null;
+  return `contract ${details.contractNumber.slice(0, 20)} is not configured for merchant ${merchant.merchantId}`;
+}
+
+/**
  * The notification a fetched result makes. Only the fetched details are trusted: the trigger
  * said where to look, Payline's authenticated answer says what happened. Each transaction of an
  * order (several tokens, several attempts) is its own, keyed by `transaction.id`.
  */
-export function normalizePaylineDetails(details: PaylineDetails, trigger: PaylineTrigger, merchant: { merchantId: string; contracts: readonly string[] }, mode: Mode): NormalizedNotification {
+export function normalizePaylineDetails(details: PaylineDetails, trigger: PaylineTrigger, merchant: { merchantId: string }, mode: Mode): NormalizedNotification {
   const { merchantId } = merchant;
-  if (merchant.contracts.length > 0 && details.contractNumber !== null && !merchant.contracts.includes(details.contractNumber)) {
-    throw new FieldError(`contract ${details.contractNumber.slice(0, 20)} is not one of merchant ${merchantId}'s`);
-  }
   if (details.orderRef === null) throw new FieldError(`Payline has no order for this ${trigger.kind === 'web' ? 'token' : 'transaction'} (${details.resultCode} ${details.shortMessage ?? ''})`.trim());
   const currency = details.currency === null ? null : (currencyFromNumeric(details.currency) ?? null);
   return {

@@ -1,5 +1,5 @@
 import { FieldError } from '../lyra/fields';
-import { reject, type ProviderRequest, type ProviderResult } from '../types';
+import { notApplied, reject, type ProviderRequest, type ProviderResult } from '../types';
 import { normalizeStripeEvent, parseStripeEvent, type StripeEndpoint } from './events';
 import { parseStripeSignatureHeader, verifyStripeSignature, type StripeCryptoProvider } from './signature';
 
@@ -37,13 +37,14 @@ export function handleStripeNotification(request: ProviderRequest, receiver: Str
   try {
     json = JSON.parse(utf8.decode(request.body));
   } catch {
-    return reject('malformed', 'body is not UTF-8 JSON');
+    return notApplied('body is not UTF-8 JSON', 'unrecognized');
   }
   try {
     const meaning = normalizeStripeEvent(parseStripeEvent(json), endpoint);
-    return 'ignored' in meaning ? { ok: true, notifications: [], ignored: meaning.ignored } : { ok: true, notifications: meaning.notifications };
+    return 'ignored' in meaning ? notApplied(meaning.ignored, 'not_for_orders') : { ok: true, notifications: meaning.notifications };
   } catch (error) {
-    if (error instanceof FieldError) return reject('malformed', error.message);
+    // Authentic: a field the service cannot read is recorded, not refused.
+    if (error instanceof FieldError) return notApplied(error.message, 'unrecognized');
     throw error;
   }
 }

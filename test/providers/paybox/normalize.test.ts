@@ -33,6 +33,7 @@ describe('PBX_RETOUR parsing', () => {
     ['Mt:M;Mt:R;Erreur:E;Sign:K', 'variable Mt appears twice'],
     ['Mt:M;Ref:M;Erreur:E;Sign:K', 'letter M appears twice'],
     ['Mt=M;Ref:R;Erreur:E;Sign:K', '"Mt=M" is not name:LETTER'],
+    ['Mt:M;Ref:R;Erreur:E;Sign:K', 'must return the transaction and call numbers (add Trans:S;Appel:T before K), or at least the authorisation number (Auto:A): without them a payment cannot be told from another attempt'],
   ])('%s is refused: %s', (retour, message) => {
     expect(() => parsePayboxReturn(retour)).toThrow(new PayboxConfigError(message));
   });
@@ -118,10 +119,11 @@ describe('Paybox normalization', () => {
     expect(get({ orderId: 'B-1' }, one, raw.slice(0, raw.indexOf('&Sign=')))).toEqual({ ok: false, rejection: { verdict: 'bad_signature', reason: 'signature variable Sign missing' } });
   });
 
-  it('refuses a signed message without the amount or with a malformed code', () => {
-    const noAmount = payboxMessage({ orderId: 'M-1', retour: 'Ref:R;Erreur:E;Sign:K', privateKeyPem: pem });
-    const receiver = { sites: new Map([['1999888-32', site('1999888-32', 'Ref:R;Erreur:E;Mt:M;Sign:K')]]), keys: [publicKey] };
-    expect(handlePayboxNotification({ body: Buffer.alloc(0), query: noAmount }, receiver)).toEqual({ ok: false, rejection: { verdict: 'malformed', reason: 'Mt (amount) is missing' } });
-    expect(get({ orderId: 'M-2', error: '0' })).toEqual({ ok: false, rejection: { verdict: 'malformed', reason: 'Erreur (error code) is missing or not 5 digits' } });
+  it('records a signed message without the amount or with a malformed code as not applied, never refused', () => {
+    const noAmount = payboxMessage({ orderId: 'M-1', retour: 'Ref:R;Erreur:E;Appel:T;Sign:K', privateKeyPem: pem });
+    const receiver = { sites: new Map([['1999888-32', site('1999888-32', 'Ref:R;Erreur:E;Mt:M;Appel:T;Sign:K')]]), keys: [publicKey] };
+    const unrecognized = (reason: string) => ({ ok: true, notifications: [], ignored: reason, ignoredKind: 'unrecognized' });
+    expect(handlePayboxNotification({ body: Buffer.alloc(0), query: noAmount }, receiver)).toEqual(unrecognized('Mt (amount) is missing'));
+    expect(get({ orderId: 'M-2', error: '0' })).toEqual(unrecognized('Erreur (error code) is missing or not 5 digits'));
   });
 });

@@ -111,7 +111,7 @@ describe('Payline result codes and failover', () => {
 
   it('normalizes a fetched result: the order, the transaction, the amount and currency', () => {
     const details = { resultCode: '00000', shortMessage: 'ACCEPTED', transactionId: 'TX1', amount: 990, currency: '978', action: '101', orderRef: 'CMD-1', contractNumber: '1' };
-    expect(normalizePaylineDetails(details, { kind: 'web', notificationType: 'WEBTRS', token: 'T' }, { merchantId: 'm1', contracts: [] }, 'PRODUCTION')).toMatchObject({
+    expect(normalizePaylineDetails(details, { kind: 'web', notificationType: 'WEBTRS', token: 'T' }, { merchantId: 'm1' }, 'PRODUCTION')).toMatchObject({
       provider: 'payline',
       format: 'webtrs',
       shopId: 'm1',
