@@ -1,6 +1,7 @@
 import { orderAggregateId } from '../domain/events';
 import type { DeliveryRecord, EventRecord, NotificationRecord } from '../store/audit';
-import type { OrderRow, TransactionRow } from '../store/schema';
+import type { Selectable } from 'kysely';
+import type { OrderRow, PaymentMethodsTable, SubscriptionPaymentsTable, SubscriptionsTable, TransactionRow } from '../store/schema';
 import { maskRawBody } from './mask';
 
 // Database rows to API JSON: camelCase, and nothing that is not meant to be shown.
@@ -112,3 +113,49 @@ export function presentOrder(order: OrderRow, transactions: TransactionRow[], no
     events: events.map(presentEvent),
   };
 }
+
+export const presentPaymentMethod = (p: Selectable<PaymentMethodsTable>) => ({
+  id: p.id,
+  provider: p.provider,
+  shopId: p.shop_id,
+  mode: p.mode,
+  token: p.token,
+  customerId: p.customer_id,
+  status: p.status_raw,
+  card: { brand: p.card_brand, last4: p.card_last4, expiryMonth: p.card_expiry_month, expiryYear: p.card_expiry_year },
+  createdAt: p.created_at,
+  updatedAt: p.updated_at,
+});
+
+type SubscriptionFields = Omit<Selectable<SubscriptionsTable>, 'id' | 'status_raw' | 'updated_at'> & { status_raw: string | null };
+
+export const presentSubscription = (s: SubscriptionFields) => ({
+  provider: s.provider,
+  shopId: s.shop_id,
+  mode: s.mode,
+  subscriptionId: s.subscription_id,
+  token: s.token === '' ? null : s.token,
+  customerId: s.customer_id,
+  /** Null when only installments are known. */
+  status: s.status_raw,
+  amount: s.amount,
+  currency: s.currency,
+  rule: s.rule,
+  effectDate: s.effect_date,
+  initialAmount: s.initial_amount,
+  initialAmountCount: s.initial_amount_count,
+  orderId: s.order_id,
+  createdAt: s.created_at,
+  installments: [] as ReturnType<typeof presentInstallment>[],
+});
+
+export const presentInstallment = (i: Selectable<SubscriptionPaymentsTable>) => ({
+  number: i.recurrence_number,
+  transactionId: i.transaction_id,
+  status: i.status,
+  statusRaw: i.status_raw,
+  amount: i.amount,
+  currency: i.currency,
+  createdAt: i.created_at,
+  updatedAt: i.updated_at,
+});

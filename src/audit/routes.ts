@@ -6,8 +6,8 @@ import { constantTimeEqual } from '../lib/constant-time';
 import * as store from '../store/audit';
 import type { Database } from '../store/schema';
 import { encodeCursor, onlyKnown, oneOf, OUTBOX_STATES, page, positiveId, range, text, transactionStatus, uuid } from './params';
-import { presentDelivery, presentEvent, presentNotification } from './present';
-import { deliveryView, notificationView, orderViews } from './views';
+import { presentDelivery, presentEvent, presentNotification, presentPaymentMethod } from './present';
+import { deliveryView, notificationView, orderViews, subscriptionViews } from './views';
 import { conflict, notFound, ProblemError, sendProblem } from './problem';
 import { replayCall } from './replay';
 
@@ -93,6 +93,21 @@ export function auditRouter(deps: AuditDeps): Router {
     const orderId = text(req.params, 'orderId') as string;
     const data = await orderViews(db, { orderId, shopId: text(req.query, 'shopId'), provider: text(req.query, 'provider') });
     if (data.length === 0) throw notFound(`order ${orderId}`);
+    res.json({ data });
+  });
+
+  router.get('/payment-methods', async (req, res) => {
+    onlyKnown(req.query, ['provider', 'shopId', 'customerId', 'token', ...PAGE]);
+    const filter = { provider: text(req.query, 'provider'), shopId: text(req.query, 'shopId'), customerId: text(req.query, 'customerId'), token: text(req.query, 'token') };
+    const result = await store.listPaymentMethods(db, filter, page(req.query));
+    res.json({ data: result.rows.map(presentPaymentMethod), nextCursor: encodeCursor(result.next) });
+  });
+
+  router.get('/subscriptions/:subscriptionId', async (req, res) => {
+    onlyKnown(req.query, ['shopId', 'provider']);
+    const subscriptionId = text(req.params, 'subscriptionId') as string;
+    const data = await subscriptionViews(db, { subscriptionId, shopId: text(req.query, 'shopId'), provider: text(req.query, 'provider') });
+    if (data.length === 0) throw notFound(`subscription ${subscriptionId}`);
     res.json({ data });
   });
 

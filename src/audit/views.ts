@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { orderAggregateId } from '../domain/events';
 import * as store from '../store/audit';
 import type { Database } from '../store/schema';
-import { presentDelivery, presentEvent, presentNotification, presentOrder, presentRaw } from './present';
+import { presentDelivery, presentEvent, presentInstallment, presentNotification, presentOrder, presentRaw, presentSubscription } from './present';
 
 // The composite answers of the audit API and CLI, built once for both.
 
@@ -40,4 +40,22 @@ export async function orderViews(db: Kysely<Database>, lookup: store.OrderLookup
       return presentOrder(order, transactions, notifications, events);
     }),
   );
+}
+
+const walletKey = (row: { provider: string; shop_id: string; mode: string; subscription_id: string; token: string }) => JSON.stringify([row.provider, row.shop_id, row.mode, row.subscription_id, row.token]);
+
+/**
+ * Every subscription of this id with its installments. An installment may be known without its
+ * subscription (created before this service received anything): it is shown under a subscription
+ * of unknown status.
+ */
+export async function subscriptionViews(db: Kysely<Database>, lookup: store.SubscriptionLookup) {
+  const { subscriptions, installments } = await store.findSubscriptions(db, lookup);
+  const views = new Map(subscriptions.map((s) => [walletKey(s), presentSubscription(s)]));
+  for (const row of installments) {
+    const key = walletKey(row);
+    if (!views.has(key)) views.set(key, presentSubscription({ ...row, customer_id: null, status_raw: null, amount: null, currency: null, rule: null, effect_date: null, initial_amount: null, initial_amount_count: null, order_id: null, created_at: row.created_at }));
+    views.get(key)?.installments.push(presentInstallment(row));
+  }
+  return [...views.values()];
 }

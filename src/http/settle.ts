@@ -1,5 +1,8 @@
 import type { Kysely } from 'kysely';
+import type { NotificationOutcome } from '../domain/decide';
+import type { WalletDecision, WalletNotification } from '../domain/wallet';
 import type { NotAppliedKind, ProviderResult } from '../providers/types';
+import { writeWallet } from '../store/wallet';
 import { recordRejectedDelivery } from '../store/deliveries';
 import { ingestNotifications, OrderNotKnownError, type DeliveryInput, type IngestLimits, type IngestSummary } from '../store/ingest';
 import type { Database } from '../store/schema';
@@ -18,9 +21,33 @@ export interface SettledCall {
   notApplied: NotAppliedKind | 'unknown_status' | null;
 }
 
-export function describeSummary(summary: IngestSummary): { httpStatus: number; reply: string } {
-  const detail = `order ${summary.orderId}: ${summary.detail}`;
+/** The reply of an order's notifications; `also` adds what the call said of tokens or subscriptions. */
+export function describeSummary(summary: IngestSummary, also: string | null = null): { httpStatus: number; reply: string } {
+  const detail = `order ${summary.orderId}: ${summary.detail}${also === null ? '' : `; ${also}`}`;
   return { httpStatus: statusOf(summary.outcome), reply: replyLine(summary.outcome, detail) };
+}
+
+/** Of several decisions, the most telling speaks for the call: applied, then stale, then not applied. */
+const RANK: readonly NotificationOutcome[] = ['applied', 'stale', 'unknown_status', 'duplicate'];
+
+function walletVerdict(decisions: readonly WalletDecision[]): NotificationOutcome {
+  return RANK.find((outcome) => decisions.some((d) => d.outcome === outcome)) ?? 'duplicate';
+}
+
+const walletDetail = (decisions: readonly WalletDecision[]): string => decisions.map((d) => d.detail).join('; ');
+
+/** A call about tokens or subscriptions only: decided, written and recorded in one transaction. */
+async function settleWallet(db: Kysely<Database>, delivery: DeliveryInput, wallet: readonly WalletNotification[], limits?: IngestLimits): Promise<SettledCall> {
+  const { decisions, deliveryId } = await writeWallet(db, wallet, {
+    commitBy: limits?.commitBy ?? null,
+    delivery: (made) => {
+      const verdict = walletVerdict(made);
+      return { ...delivery, verdict, reason: walletDetail(made), http_status: statusOf(verdict), reply: replyLine(verdict, walletDetail(made)) };
+    },
+  });
+  const verdict = walletVerdict(decisions);
+  const notApplied = verdict === 'unknown_status' ? 'unknown_status' : null;
+  return { deliveryId: deliveryId as number, verdict, httpStatus: statusOf(verdict), reply: replyLine(verdict, walletDetail(decisions)), notificationIds: [], orderId: null, orderStatus: null, notApplied };
 }
 
 /** A call that applies nothing, recorded with its verdict and reason. */
@@ -36,9 +63,14 @@ export async function recordCall(db: Kysely<Database>, delivery: DeliveryInput, 
  * recorded with the reason.
  */
 export async function settleCall(db: Kysely<Database>, delivery: DeliveryInput, result: Extract<ProviderResult, { ok: true }>, limits?: IngestLimits): Promise<SettledCall> {
-  if (result.notifications.length === 0) return recordCall(db, delivery, 'unknown_status', result.ignored ?? 'nothing to apply', result.ignoredKind ?? 'not_for_orders');
+  const wallet = result.wallet ?? [];
+  if (result.notifications.length === 0 && wallet.length === 0) return recordCall(db, delivery, 'unknown_status', result.ignored ?? 'nothing to apply', result.ignoredKind ?? 'not_for_orders');
+  if (result.notifications.length === 0) return settleWallet(db, delivery, wallet, limits);
+  // The token or subscription first, in its own transaction: should the order's write then fail,
+  // the platform's retry finds them written and announces them no second time.
+  const also = wallet.length === 0 ? null : walletDetail((await writeWallet(db, wallet, { commitBy: limits?.commitBy ?? null })).decisions);
   try {
-    const outcome = await ingestNotifications(db, { ...delivery, fetched_from: result.fetchedFrom ?? null }, result.notifications, describeSummary, limits);
+    const outcome = await ingestNotifications(db, { ...delivery, fetched_from: result.fetchedFrom ?? null }, result.notifications, (summary) => describeSummary(summary, also), limits);
     const { deliveryId, notificationIds, orderId, orderStatus } = outcome;
     const notApplied = outcome.outcome === 'unknown_status' ? 'unknown_status' : null;
     return { deliveryId, verdict: outcome.outcome, httpStatus: outcome.httpStatus, reply: outcome.reply, notificationIds, orderId, orderStatus, notApplied };

@@ -1,4 +1,5 @@
 import type { NormalizedNotification } from '../domain/notification';
+import type { WalletNotification } from '../domain/wallet';
 
 /**
  * Why a provider refused a request; the HTTP layer maps each verdict to its status code. Only a
@@ -23,8 +24,11 @@ export interface Rejection {
 export type NotAppliedKind = 'not_for_orders' | 'unrecognized' | 'unconfigured';
 
 export type ProviderResult =
-  /** No notifications means an authentic call that applies nothing: `ignored` says why, `ignoredKind` what kind of why. */
-  | { ok: true; notifications: NormalizedNotification[]; ignored?: string; ignoredKind?: NotAppliedKind; fetchedFrom?: string; deferred?: DeferredFetch }
+  /**
+   * `notifications` concern orders, `wallet` a buyer's tokens and subscriptions. Neither means an
+   * authentic call that applies nothing: `ignored` says why, `ignoredKind` what kind of why.
+   */
+  | { ok: true; notifications: NormalizedNotification[]; wallet?: WalletNotification[]; ignored?: string; ignoredKind?: NotAppliedKind; fetchedFrom?: string; deferred?: DeferredFetch }
   | { ok: false; rejection: Rejection };
 
 export function reject(verdict: RejectionVerdict, reason: string): ProviderResult {

@@ -221,3 +221,43 @@ export async function retryDeadEvent(db: Kysely<Database>, id: string): Promise<
   await sql`SELECT pg_notify(${OUTBOX_CHANNEL}, '')`.execute(db);
   return { ok: true, event };
 }
+
+export interface PaymentMethodFilter {
+  provider?: string | undefined;
+  shopId?: string | undefined;
+  customerId?: string | undefined;
+  token?: string | undefined;
+}
+
+/** Saved payment methods, newest first. */
+export async function listPaymentMethods(db: Kysely<Database>, filter: PaymentMethodFilter, pageRequest: PageRequest) {
+  let query = db.selectFrom('payment_methods').selectAll().orderBy('id', 'desc').limit(pageRequest.limit + 1);
+  if (filter.provider !== undefined) query = query.where('provider', '=', filter.provider);
+  if (filter.shopId !== undefined) query = query.where('shop_id', '=', filter.shopId);
+  if (filter.customerId !== undefined) query = query.where('customer_id', '=', filter.customerId);
+  if (filter.token !== undefined) query = query.where('token', '=', filter.token);
+  if (pageRequest.before !== undefined) query = query.where('id', '<', pageRequest.before);
+  return toPage(await query.execute(), pageRequest.limit, (row) => row.id);
+}
+
+export interface SubscriptionLookup {
+  subscriptionId: string;
+  provider?: string | undefined;
+  shopId?: string | undefined;
+}
+
+/** Every subscription of this id (several tokens may share one), and every installment recorded under it. */
+export async function findSubscriptions(db: Kysely<Database>, lookup: SubscriptionLookup) {
+  let subscriptions = db.selectFrom('subscriptions').selectAll().where('subscription_id', '=', lookup.subscriptionId).orderBy('id');
+  let installments = db.selectFrom('subscription_payments').selectAll().where('subscription_id', '=', lookup.subscriptionId).orderBy('recurrence_number');
+  if (lookup.provider !== undefined) {
+    subscriptions = subscriptions.where('provider', '=', lookup.provider);
+    installments = installments.where('provider', '=', lookup.provider);
+  }
+  if (lookup.shopId !== undefined) {
+    subscriptions = subscriptions.where('shop_id', '=', lookup.shopId);
+    installments = installments.where('shop_id', '=', lookup.shopId);
+  }
+  const [subscriptionRows, installmentRows] = await Promise.all([subscriptions.execute(), installments.execute()]);
+  return { subscriptions: subscriptionRows, installments: installmentRows };
+}

@@ -10,6 +10,9 @@ export interface Database {
   transactions: TransactionsTable;
   outbox: OutboxTable;
   payline_fetches: PaylineFetchesTable;
+  payment_methods: PaymentMethodsTable;
+  subscriptions: SubscriptionsTable;
+  subscription_payments: SubscriptionPaymentsTable;
 }
 
 type CreatedAt = ColumnType<Date, never, never>;
@@ -147,6 +150,58 @@ export interface PaylineFetchesTable {
   created_at: CreatedAt;
   done_at: ColumnType<Date | null, never, Date | null>;
 }
+interface WalletKey {
+  provider: string;
+  shop_id: string;
+  mode: string;
+}
+
+/** A buyer's saved payment method (token), as last reported. */
+export interface PaymentMethodsTable extends WalletKey {
+  id: Generated<number>;
+  token: string;
+  customer_id: string | null;
+  status_raw: string;
+  card_brand: string | null;
+  card_last4: string | null;
+  card_expiry_month: number | null;
+  card_expiry_year: number | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface SubscriptionsTable extends WalletKey {
+  id: Generated<number>;
+  subscription_id: string;
+  token: string;
+  customer_id: string | null;
+  status_raw: string;
+  amount: number | null;
+  currency: string | null;
+  rule: string | null;
+  /** YYYY-MM-DD. */
+  effect_date: string | null;
+  initial_amount: number | null;
+  initial_amount_count: number | null;
+  order_id: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+/** One installment of a subscription, in its latest status. */
+export interface SubscriptionPaymentsTable extends WalletKey {
+  subscription_id: string;
+  token: string;
+  recurrence_number: number;
+  transaction_id: string | null;
+  status: TransactionStatus;
+  status_raw: string;
+  amount: number | null;
+  currency: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
 export type NewDelivery = Insertable<DeliveriesTable>;
 export type OrderRow = Selectable<OrdersTable>;
 export type TransactionRow = Selectable<TransactionsTable>;

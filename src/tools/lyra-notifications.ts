@@ -26,10 +26,60 @@ export interface LyraNotificationOptions {
   /** REST only: CLOSED (default) or OPEN. */
   orderCycle?: 'CLOSED' | 'OPEN';
   extraFields?: Record<string, string>;
+  /** Form only: a token (alias) or subscription request, or an installment of a subscription. */
+  wallet?: LyraWalletOptions;
+}
+
+export type LyraPageAction = 'PAYMENT' | 'REGISTER' | 'REGISTER_UPDATE' | 'REGISTER_PAY' | 'REGISTER_SUBSCRIBE' | 'REGISTER_PAY_SUBSCRIBE';
+
+export interface LyraWalletOptions {
+  /** `vads_page_action`: REGISTER* creates or updates a token (and a subscription with SUBSCRIBE). */
+  pageAction?: LyraPageAction;
+  /** `vads_identifier` (default derived from the shop and customer). */
+  token?: string;
+  /** `vads_identifier_status` (default CREATED, UPDATED for REGISTER_UPDATE). */
+  tokenStatus?: string;
+  /** `vads_cust_id`. */
+  customerId?: string;
+  /** `vads_subscription`: with SUBSCRIBE, the subscription created; with `recurrence`, the one paid. */
+  subscription?: string;
+  /** `vads_recurrence_number`: an installment of `subscription` (source REC). */
+  recurrence?: number;
+  /** No transaction in the notification: a token request without payment nor card verification. */
+  withoutTransaction?: boolean;
+}
+
+const TRANSACTION_FIELDS = ['vads_trans_status', 'vads_trans_uuid', 'vads_trans_id', 'vads_auth_number', 'vads_auth_result', 'vads_operation_type', 'vads_sequence_number', 'vads_effective_amount'];
+
+/** The fields the platform adds for a token or subscription request, or for an installment. */
+function walletFields(w: LyraWalletOptions, o: LyraNotificationOptions): Record<string, string> {
+  const action = w.pageAction ?? (w.recurrence === undefined ? 'REGISTER' : 'PAYMENT');
+  const fields: Record<string, string> = { vads_page_action: action };
+  const token = w.token ?? createHash('sha256').update(`${o.shopId}|${w.customerId ?? 'C-1'}`).digest('hex').slice(0, 32);
+  if (w.customerId !== undefined) fields.vads_cust_id = w.customerId;
+  if (action.startsWith('REGISTER')) {
+    fields.vads_identifier = token;
+    fields.vads_identifier_status = w.tokenStatus ?? (action === 'REGISTER_UPDATE' ? 'UPDATED' : 'CREATED');
+  }
+  if (action.endsWith('SUBSCRIBE')) {
+    Object.assign(fields, {
+      vads_subscription: w.subscription ?? `SUB-${o.orderId}`,
+      vads_recurrence_status: 'CREATED',
+      vads_sub_amount: String(o.amount ?? 4990),
+      vads_sub_currency: numericFromCurrency(o.currency ?? 'EUR') ?? '978',
+      vads_sub_desc: 'RRULE:FREQ=MONTHLY;BYMONTHDAY=1',
+      vads_sub_effect_date: '20270101',
+    });
+  }
+  if (w.recurrence !== undefined) {
+    Object.assign(fields, { vads_identifier: token, vads_subscription: w.subscription ?? 'SUB-1', vads_recurrence_number: String(w.recurrence) });
+    if (o.source === undefined && o.resend !== true) fields.vads_url_check_src = 'REC';
+  }
+  return fields;
 }
 
 export function defaultTransactionUuid(o: LyraNotificationOptions): string {
-  const seed = [o.shopId, o.mode ?? 'TEST', o.orderId, o.sequenceNumber ?? 1, o.operation ?? 'DEBIT'].join('|');
+  const seed = [o.shopId, o.mode ?? 'TEST', o.orderId, o.sequenceNumber ?? 1, o.operation ?? 'DEBIT', ...(o.wallet?.recurrence === undefined ? [] : [o.wallet.recurrence])].join('|');
   return createHash('sha256').update(seed).digest('hex').slice(0, 32);
 }
 
@@ -89,6 +139,11 @@ export function lyraFormFields(o: LyraNotificationOptions, now = new Date()): Re
     ...o.extraFields,
   };
   if (uuid !== null) fields.vads_trans_uuid = uuid;
+  if (o.wallet !== undefined) {
+    // Extra fields still win: a test may give any of them another value.
+    Object.assign(fields, walletFields(o.wallet, o), o.extraFields);
+    if (o.wallet.withoutTransaction === true) for (const name of TRANSACTION_FIELDS) delete fields[name];
+  }
   if (o.resend === true) {
     // Not kept for back-office resends: https://lyra.com/en/doc/collect/form-payment/standard-payment/manual-notification-retry.html
     delete fields.vads_page_action;

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { DEMO_LYRA_SHOP, DEMO_PAYBOX_SITE, DEMO_PAYLINE_PORT, DEMO_STRIPE_ENDPOINT } from '../config';
 import { startFakePayline } from './fake-payline';
 import type { LyraFormAlgorithm } from '../providers/lyra';
-import { lyraFormBody, lyraRestBody, type LyraNotificationOptions } from './lyra-notifications';
+import { lyraFormBody, lyraRestBody, type LyraNotificationOptions, type LyraPageAction, type LyraWalletOptions } from './lyra-notifications';
 import { DEFAULT_RETOUR, payboxMessage } from './paybox-notifications';
 import { stripeEventBody, stripeSignatureHeader } from './stripe-notifications';
 
@@ -36,6 +36,13 @@ Lyra:
   --password PWD      REST password (default the demo test password)
   --algorithm ALG     HMAC-SHA-256 (default) or SHA-1
   --verbose           print the body sent
+  --page-action A     form only: REGISTER, REGISTER_UPDATE, REGISTER_PAY, REGISTER_SUBSCRIBE or
+                      REGISTER_PAY_SUBSCRIBE: a token (alias) saved, with a subscription for SUBSCRIBE
+  --token ID          vads_identifier (default derived from the shop and customer)
+  --customer ID       vads_cust_id
+  --subscription ID   vads_subscription: the subscription created, or paid with --recurrence
+  --recurrence N      vads_recurrence_number: installment N of --subscription (source REC)
+  --no-transaction    a token request without payment nor card verification
 
 Paybox (signed with the project's simulator key, keys/paybox/, which only the demo
 configuration trusts; set PAYBOX_PUBLIC_KEYS=keys/paybox/simulator-public.pem to test yours):
@@ -111,6 +118,12 @@ async function run(): Promise<void> {
       secret: { type: 'string', default: DEMO_STRIPE_ENDPOINT.secrets[0] },
       code: { type: 'string', default: '00000' },
       failover: { type: 'boolean', default: false },
+      'page-action': { type: 'string' },
+      token: { type: 'string' },
+      customer: { type: 'string' },
+      subscription: { type: 'string' },
+      recurrence: { type: 'string' },
+      'no-transaction': { type: 'boolean', default: false },
     },
   });
   if (values.help) return console.log(USAGE);
@@ -127,6 +140,7 @@ async function run(): Promise<void> {
   if (!['DEBIT', 'CREDIT', 'VERIFICATION'].includes(values.operation)) fail('--operation must be DEBIT, CREDIT or VERIFICATION');
   if (!/^\d+$/.test(values.amount) || !/^\d+$/.test(values.sequence)) fail('--amount and --sequence take whole numbers');
   if (values.algorithm !== 'HMAC-SHA-256' && values.algorithm !== 'SHA-1') fail('--algorithm must be HMAC-SHA-256 or SHA-1');
+  const wallet = walletOptions(values, fail);
 
   const options: LyraNotificationOptions = {
     shopId: values.shop,
@@ -143,6 +157,7 @@ async function run(): Promise<void> {
     ...(values.source !== undefined ? { source: values.source } : {}),
     ...(values.transaction !== undefined ? { transactionUuid: values.transaction } : {}),
     ...(values.status === 'ABANDONED' && values.transaction === undefined ? { transactionUuid: null } : {}),
+    ...(wallet !== undefined ? { wallet } : {}),
   };
   const body =
     values.format === 'rest'
@@ -151,11 +166,40 @@ async function run(): Promise<void> {
   const url = values.url ?? `http://127.0.0.1:${process.env.PORT ?? '3000'}/ipn/lyra`;
   if (values.verbose) console.log(`POST ${url}\n${body}\n`);
   const response = await send(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body }, fail);
-  console.log(`${values.format} ${values.status} order ${values.order} -> HTTP ${response.status}  ${await response.text()}`);
+  const what = wallet === undefined ? values.status : [wallet.pageAction, wallet.recurrence === undefined ? undefined : `installment ${wallet.recurrence} of ${wallet.subscription}`, wallet.withoutTransaction ? undefined : values.status].filter((part) => part !== undefined).join(' ');
+  console.log(`${values.format} ${what} order ${values.order} -> HTTP ${response.status}  ${await response.text()}`);
   if (!response.ok) process.exitCode = 1;
 }
 
 type Fail = (message: string) => never;
+
+const PAGE_ACTIONS: readonly LyraPageAction[] = ['PAYMENT', 'REGISTER', 'REGISTER_UPDATE', 'REGISTER_PAY', 'REGISTER_SUBSCRIBE', 'REGISTER_PAY_SUBSCRIBE'];
+
+interface WalletValues {
+  'page-action'?: string;
+  token?: string;
+  customer?: string;
+  subscription?: string;
+  recurrence?: string;
+  'no-transaction': boolean;
+}
+
+/** The token and subscription options of a Lyra form notification, when any is given. */
+function walletOptions(values: WalletValues, fail: Fail): LyraWalletOptions | undefined {
+  const action = values['page-action'];
+  if (action === undefined && values.recurrence === undefined && values.subscription === undefined) return undefined;
+  if (action !== undefined && !(PAGE_ACTIONS as readonly string[]).includes(action)) fail(`--page-action must be one of ${PAGE_ACTIONS.join(', ')}`);
+  if (values.recurrence !== undefined && !/^\d{1,2}$/.test(values.recurrence)) fail('--recurrence takes a whole number (1 to 99)');
+  if (values.recurrence !== undefined && values.subscription === undefined) fail('--recurrence needs --subscription');
+  return {
+    ...(action !== undefined ? { pageAction: action as LyraPageAction } : {}),
+    ...(values.token !== undefined ? { token: values.token } : {}),
+    ...(values.customer !== undefined ? { customerId: values.customer } : {}),
+    ...(values.subscription !== undefined ? { subscription: values.subscription } : {}),
+    ...(values.recurrence !== undefined ? { recurrence: Number(values.recurrence) } : {}),
+    withoutTransaction: values['no-transaction'],
+  };
+}
 
 async function send(url: string, init: RequestInit, fail: Fail): Promise<Response> {
   try {

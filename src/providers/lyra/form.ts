@@ -5,6 +5,7 @@ import { FieldError, optionalCount, optionalText, optionalTransactionId, require
 import { formKeyFor, isMode, type LyraShops } from './shops';
 import { verifyLyraFormSignature, type LyraCryptoProvider } from './signature';
 import { isOrderLevelStatus, normalizeLyraOperation, normalizeLyraStatus } from './statuses';
+import { lyraFormWallet, lyraInstallment } from './wallet';
 
 /** Form API (V2) notification: `vads_*` fields plus `signature`. */
 export function handleLyraForm(fields: Readonly<Record<string, string>>, shops: LyraShops, crypto?: LyraCryptoProvider): ProviderResult {
@@ -24,12 +25,27 @@ export function handleLyraForm(fields: Readonly<Record<string, string>>, shops: 
   if (!check.ok) return reject('bad_signature', check.reason);
 
   try {
-    return { ok: true, notifications: [normalizeLyraForm(fields, shopId, mode)] };
+    return normalizeLyraFormCall(fields, shopId, mode);
   } catch (error) {
     // Authentic: a field the service cannot read is recorded, not refused.
     if (error instanceof FieldError) return notApplied(error.message, 'unrecognized');
     throw error;
   }
+}
+
+/**
+ * A form notification reports a payment of an order, a token or a subscription being created,
+ * or an installment of a subscription, and sometimes several of these at once (REGISTER_PAY,
+ * REGISTER_PAY_SUBSCRIBE). An installment is a payment of its subscription, never of an order; a
+ * token created with a card verification and no order id has no payment to record.
+ */
+function normalizeLyraFormCall(fields: Readonly<Record<string, string>>, shopId: string, mode: 'TEST' | 'PRODUCTION'): ProviderResult {
+  const subject = { shopId, mode };
+  const installment = lyraInstallment(fields, subject);
+  const wallet = [...lyraFormWallet(fields, subject), ...(installment === null ? [] : [installment])];
+  const verificationOnly = fields.vads_operation_type === 'VERIFICATION' && (fields.vads_order_id ?? '') === '';
+  const hasPayment = installment === null && (wallet.length === 0 || (fields.vads_trans_status !== undefined && !verificationOnly));
+  return { ok: true, notifications: hasPayment ? [normalizeLyraForm(fields, shopId, mode)] : [], wallet };
 }
 
 function normalizeLyraForm(fields: Readonly<Record<string, string>>, shopId: string, mode: 'TEST' | 'PRODUCTION'): NormalizedNotification {

@@ -5,6 +5,8 @@ import { FieldError, optionalCount, optionalText, optionalTransactionId, require
 import { isMode, restPasswordFor, type LyraShops } from './shops';
 import { verifyLyraRestHash, type LyraCryptoProvider } from './signature';
 import { normalizeLyraOperation, normalizeLyraStatus } from './statuses';
+import { cardSummary } from './wallet';
+import type { PaymentMethodNotification } from '../../domain/wallet';
 
 type Json = Record<string, unknown>;
 
@@ -47,13 +49,43 @@ export function handleLyraRest(fields: Readonly<Record<string, string>>, shops: 
   if (!check.ok) return reject('bad_signature', check.reason);
 
   try {
-    return { ok: true, notifications: normalizeLyraRest(answer, orderDetails, shopId, mode, fields['kr-src'] ?? null) };
+    return { ok: true, notifications: normalizeLyraRest(answer, orderDetails, shopId, mode, fields['kr-src'] ?? null), wallet: lyraRestPaymentMethods(answer, shopId, mode) };
   } catch (error) {
     // Authentic: a field the service cannot read is recorded, not refused.
     if (error instanceof FieldError) return notApplied(error.message, 'unrecognized');
     throw error;
   }
 }
+
+const REST_CARD = ['cardDetails.effectiveBrand', 'cardDetails.pan', 'cardDetails.expiryMonth', 'cardDetails.expiryYear'] as const;
+
+/**
+ * The tokens a REST answer returns (`transactions[].paymentMethodToken`, on a successful payment
+ * or card verification): the buyer's card saved for later charges, for the customer of
+ * `customer.reference`. A refused attempt saves nothing.
+ */
+function lyraRestPaymentMethods(answer: Json, shopId: string, mode: Mode): PaymentMethodNotification[] {
+  const customer = isObject(answer.customer) ? answer.customer : {};
+  const transactions = Array.isArray(answer.transactions) ? answer.transactions : [];
+  return transactions.filter(isObject).flatMap((tx): PaymentMethodNotification[] => {
+    const token = optionalText(tx.paymentMethodToken, 'paymentMethodToken', 64);
+    if (token === null || !isSuccessStatus(tx.detailedStatus)) return [];
+    const details = isObject(tx.transactionDetails) ? tx.transactionDetails : {};
+    const card = isObject(details.cardDetails) ? details.cardDetails : {};
+    return [{
+      kind: 'payment_method',
+      provider: 'lyra',
+      shopId,
+      mode,
+      token,
+      customerId: optionalText(customer.reference, 'customer.reference', 63),
+      statusRaw: 'RETURNED',
+      card: cardSummary(card.effectiveBrand, card.pan, card.expiryMonth, card.expiryYear, REST_CARD),
+    }];
+  });
+}
+
+const isSuccessStatus = (detailed: unknown): boolean => typeof detailed === 'string' && ['authorised', 'captured', 'accepted'].includes(normalizeLyraStatus(detailed));
 
 /** `V4/Payment` and the older `V3.1/IPNRequest` share these fields; `kr-answer-type` is only logged. */
 function normalizeLyraRest(answer: Json, orderDetails: Json, shopId: string, mode: Mode, krSrc: string | null): NormalizedNotification[] {
