@@ -20,7 +20,9 @@ const statements = [
     updated_at timestamptz NOT NULL DEFAULT now(),
     UNIQUE (provider, shop_id, mode, token)
   )`,
-  `CREATE INDEX payment_methods_customer ON payment_methods (shop_id, customer_id)`,
+  // The audit API's lookups: by customer or token, newest first; a subscription by its id.
+  `CREATE INDEX payment_methods_customer ON payment_methods (customer_id, id)`,
+  `CREATE INDEX payment_methods_token ON payment_methods (token)`,
   // The platform does not make a subscription id unique: several may share one, each with its token.
   `CREATE TABLE subscriptions (
     id bigserial PRIMARY KEY,
@@ -42,6 +44,7 @@ const statements = [
     updated_at timestamptz NOT NULL DEFAULT now(),
     UNIQUE (provider, shop_id, mode, subscription_id, token)
   )`,
+  `CREATE INDEX subscriptions_id ON subscriptions (subscription_id)`,
   // An installment may be reported for a subscription created before this service received any.
   `CREATE TABLE subscription_payments (
     provider text NOT NULL,
@@ -59,6 +62,7 @@ const statements = [
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (provider, shop_id, mode, subscription_id, token, recurrence_number)
   )`,
+  `CREATE INDEX subscription_payments_id ON subscription_payments (subscription_id, recurrence_number)`,
 ];
 
 export async function up(db: Kysely<unknown>): Promise<void> {

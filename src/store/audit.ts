@@ -230,14 +230,18 @@ export interface PaymentMethodFilter {
 }
 
 /** Saved payment methods, newest first. */
-export async function listPaymentMethods(db: Kysely<Database>, filter: PaymentMethodFilter, pageRequest: PageRequest) {
+export function paymentMethodListQuery(db: Kysely<Database>, filter: PaymentMethodFilter, pageRequest: PageRequest) {
   let query = db.selectFrom('payment_methods').selectAll().orderBy('id', 'desc').limit(pageRequest.limit + 1);
   if (filter.provider !== undefined) query = query.where('provider', '=', filter.provider);
   if (filter.shopId !== undefined) query = query.where('shop_id', '=', filter.shopId);
   if (filter.customerId !== undefined) query = query.where('customer_id', '=', filter.customerId);
   if (filter.token !== undefined) query = query.where('token', '=', filter.token);
   if (pageRequest.before !== undefined) query = query.where('id', '<', pageRequest.before);
-  return toPage(await query.execute(), pageRequest.limit, (row) => row.id);
+  return query;
+}
+
+export async function listPaymentMethods(db: Kysely<Database>, filter: PaymentMethodFilter, pageRequest: PageRequest) {
+  return toPage(await paymentMethodListQuery(db, filter, pageRequest).execute(), pageRequest.limit, (row) => row.id);
 }
 
 export interface SubscriptionLookup {
@@ -246,8 +250,8 @@ export interface SubscriptionLookup {
   shopId?: string | undefined;
 }
 
-/** Every subscription of this id (several tokens may share one), and every installment recorded under it. */
-export async function findSubscriptions(db: Kysely<Database>, lookup: SubscriptionLookup) {
+/** The two queries of a subscription's view: its subscriptions, and its installments. */
+export function subscriptionQueries(db: Kysely<Database>, lookup: SubscriptionLookup) {
   let subscriptions = db.selectFrom('subscriptions').selectAll().where('subscription_id', '=', lookup.subscriptionId).orderBy('id');
   let installments = db.selectFrom('subscription_payments').selectAll().where('subscription_id', '=', lookup.subscriptionId).orderBy('recurrence_number');
   if (lookup.provider !== undefined) {
@@ -258,6 +262,12 @@ export async function findSubscriptions(db: Kysely<Database>, lookup: Subscripti
     subscriptions = subscriptions.where('shop_id', '=', lookup.shopId);
     installments = installments.where('shop_id', '=', lookup.shopId);
   }
-  const [subscriptionRows, installmentRows] = await Promise.all([subscriptions.execute(), installments.execute()]);
-  return { subscriptions: subscriptionRows, installments: installmentRows };
+  return { subscriptions, installments };
+}
+
+/** Every subscription of this id (several tokens may share one), and every installment recorded under it. */
+export async function findSubscriptions(db: Kysely<Database>, lookup: SubscriptionLookup) {
+  const queries = subscriptionQueries(db, lookup);
+  const [subscriptions, installments] = await Promise.all([queries.subscriptions.execute(), queries.installments.execute()]);
+  return { subscriptions, installments };
 }

@@ -80,10 +80,7 @@ async function writePaymentMethod(trx: Trx, n: PaymentMethodNotification): Promi
   const row = await trx
     .selectFrom('payment_methods')
     .select(['status_raw', 'customer_id', 'card_brand', 'card_last4', 'card_expiry_month', 'card_expiry_year'])
-    .where('provider', '=', n.provider)
-    .where('shop_id', '=', n.shopId)
-    .where('mode', '=', n.mode)
-    .where('token', '=', n.token)
+    .where((eb) => eb.and({ ...key(n), token: n.token }))
     .executeTakeFirst();
   const stored = row === undefined ? null : { statusRaw: row.status_raw, customerId: row.customer_id, card: { brand: row.card_brand, last4: row.card_last4, expiryMonth: row.card_expiry_month, expiryYear: row.card_expiry_year } };
   const decision = decidePaymentMethod(stored, n);
@@ -108,11 +105,7 @@ async function writeSubscription(trx: Trx, n: SubscriptionNotification): Promise
   const stored = await trx
     .selectFrom('subscriptions')
     .select(['status_raw as statusRaw'])
-    .where('provider', '=', n.provider)
-    .where('shop_id', '=', n.shopId)
-    .where('mode', '=', n.mode)
-    .where('subscription_id', '=', n.subscriptionId)
-    .where('token', '=', n.token)
+    .where((eb) => eb.and({ ...key(n), subscription_id: n.subscriptionId, token: n.token }))
     .executeTakeFirst();
   const decision = decideSubscription(stored ?? null, n);
   if (decision.outcome !== 'applied') return decision;
@@ -139,12 +132,7 @@ async function writeInstallment(trx: Trx, n: InstallmentNotification): Promise<W
   const stored = await trx
     .selectFrom('subscription_payments')
     .select(['status', 'status_raw as statusRaw'])
-    .where('provider', '=', n.provider)
-    .where('shop_id', '=', n.shopId)
-    .where('mode', '=', n.mode)
-    .where('subscription_id', '=', n.subscriptionId)
-    .where('token', '=', n.token)
-    .where('recurrence_number', '=', n.recurrenceNumber)
+    .where((eb) => eb.and({ ...key(n), subscription_id: n.subscriptionId, token: n.token, recurrence_number: n.recurrenceNumber }))
     .executeTakeFirst();
   const decision = decideInstallment(stored ?? null, n);
   if (decision.outcome !== 'applied') return decision;

@@ -1,4 +1,4 @@
-import { deliveryListQuery, notificationListQuery } from '../../src/store/audit';
+import { deliveryListQuery, notificationListQuery, paymentMethodListQuery, subscriptionQueries } from '../../src/store/audit';
 import { openTestDatabase, type TestDatabase } from '../helpers/database';
 import { explain } from '../helpers/explain';
 import { seedAuditTables } from '../helpers/seed-audit';
@@ -55,6 +55,18 @@ describe('query plans on 100,000 rows', () => {
   it.each(['pending', 'dead', 'delivered'] as const)('outbox events in state %s: no sequential scan', async (state) => {
     const query = database.db.selectFrom('outbox').select('id').where('state', '=', state).orderBy('seq', 'desc').limit(51);
     expect(await explain(database.db, query)).not.toMatch(/Seq Scan/);
+  });
+
+  it.each([
+    ['customerId', { customerId: 'C-4242' }],
+    ['token', { token: 'c4ca4238a0b923820dcc509a6f75849b' }],
+  ])('payment methods by %s: no sequential scan', async (_name, filter) => {
+    expect(await explain(database.db, paymentMethodListQuery(database.db, filter, page))).not.toMatch(/Seq Scan/);
+  });
+
+  it('a subscription and its installments are read through their indexes', async () => {
+    const { subscriptions, installments } = subscriptionQueries(database.db, { subscriptionId: 'SUB-424' });
+    for (const query of [subscriptions, installments]) expect(await explain(database.db, query)).not.toMatch(/Seq Scan/);
   });
 
   it('order view lookups use their indexes', async () => {

@@ -26,5 +26,17 @@ export async function seedAuditTables(db: Kysely<Database>, count: number): Prom
     SELECT md5('event' || i)::uuid, 'order', 'lyra:SHOP-' || (i % 20) || ':PRODUCTION:ORD-' || (i / 2), 'order.paid', '{}'::jsonb,
            CASE WHEN i % 1000 = 0 THEN 'dead' WHEN i % 100 = 0 THEN 'pending' ELSE 'delivered' END, now() - (${count} - i) * interval '1 minute'
     FROM generate_series(1, ${count}) AS i`.execute(db);
+  await sql`
+    INSERT INTO payment_methods (provider, shop_id, mode, token, customer_id, status_raw, card_brand, card_last4)
+    SELECT 'lyra', 'SHOP-' || (i % 20), 'PRODUCTION', md5('token' || i), 'C-' || (i / 3), 'CREATED', 'CB', lpad((i % 10000)::text, 4, '0')
+    FROM generate_series(1, ${count / 10}) AS i`.execute(db);
+  await sql`
+    INSERT INTO subscriptions (provider, shop_id, mode, subscription_id, token, status_raw, amount, currency)
+    SELECT 'lyra', 'SHOP-' || (i % 20), 'PRODUCTION', 'SUB-' || i, md5('token' || i), 'CREATED', 1990, 'EUR'
+    FROM generate_series(1, ${count / 10}) AS i`.execute(db);
+  await sql`
+    INSERT INTO subscription_payments (provider, shop_id, mode, subscription_id, token, recurrence_number, transaction_id, status, status_raw, amount, currency)
+    SELECT 'lyra', 'SHOP-' || (i % 20), 'PRODUCTION', 'SUB-' || (i / 12), md5('token' || (i / 12)), i % 12, md5('installment' || i), 'captured', 'CAPTURED', 1990, 'EUR'
+    FROM generate_series(12, ${count / 10 + 11}) AS i`.execute(db);
   await sql`ANALYZE`.execute(db);
 }

@@ -45,7 +45,7 @@ function normalizeLyraFormCall(fields: Readonly<Record<string, string>>, shopId:
   const wallet = [...lyraFormWallet(fields, subject), ...(installment === null ? [] : [installment])];
   const verificationOnly = fields.vads_operation_type === 'VERIFICATION' && (fields.vads_order_id ?? '') === '';
   const hasPayment = installment === null && (wallet.length === 0 || (fields.vads_trans_status !== undefined && !verificationOnly));
-  return { ok: true, notifications: hasPayment ? [normalizeLyraForm(fields, shopId, mode)] : [], wallet };
+  return { ok: true, notifications: hasPayment ? [normalizeLyraForm(fields, shopId, mode)] : [], ...(wallet.length > 0 ? { wallet } : {}) };
 }
 
 function normalizeLyraForm(fields: Readonly<Record<string, string>>, shopId: string, mode: 'TEST' | 'PRODUCTION'): NormalizedNotification {

@@ -49,7 +49,9 @@ export function handleLyraRest(fields: Readonly<Record<string, string>>, shops: 
   if (!check.ok) return reject('bad_signature', check.reason);
 
   try {
-    return { ok: true, notifications: normalizeLyraRest(answer, orderDetails, shopId, mode, fields['kr-src'] ?? null), wallet: lyraRestPaymentMethods(answer, shopId, mode) };
+    const notifications = normalizeLyraRest(answer, orderDetails, shopId, mode, fields['kr-src'] ?? null);
+    const wallet = lyraRestPaymentMethods(answer, shopId, mode);
+    return { ok: true, notifications, ...(wallet.length > 0 ? { wallet } : {}) };
   } catch (error) {
     // Authentic: a field the service cannot read is recorded, not refused.
     if (error instanceof FieldError) return notApplied(error.message, 'unrecognized');

@@ -69,15 +69,22 @@ function currencyOf(value: string | undefined, name: string): string | null {
   return alpha;
 }
 
+/** Which subscription, charged to which token: the subject of a creation and of an installment. */
+function subscriptionSubject(fields: Fields, subject: Subject) {
+  return {
+    provider: 'lyra' as const,
+    ...subject,
+    subscriptionId: requireText(reference(fields.vads_subscription, 'vads_subscription') ?? undefined, 'vads_subscription', 50),
+    token: reference(fields.vads_identifier, 'vads_identifier') ?? '',
+  };
+}
+
 function subscriptionOf(fields: Fields, subject: Subject): SubscriptionNotification | null {
   const statusRaw = optionalText(fields.vads_recurrence_status, 'vads_recurrence_status', 32);
   if (statusRaw === null || fields.vads_recurrence_number !== undefined) return null;
   return {
     kind: 'subscription',
-    provider: 'lyra',
-    ...subject,
-    subscriptionId: requireText(reference(fields.vads_subscription, 'vads_subscription') ?? undefined, 'vads_subscription', 50),
-    token: reference(fields.vads_identifier, 'vads_identifier') ?? '',
+    ...subscriptionSubject(fields, subject),
     customerId: optionalText(fields.vads_cust_id, 'vads_cust_id', 63),
     statusRaw,
     amount: optionalCount(fields.vads_sub_amount, 'vads_sub_amount'),
@@ -97,10 +104,7 @@ export function lyraInstallment(fields: Fields, subject: Subject): InstallmentNo
   const statusRaw = requireText(fields.vads_trans_status, 'vads_trans_status', 64);
   return {
     kind: 'installment',
-    provider: 'lyra',
-    ...subject,
-    subscriptionId: requireText(reference(fields.vads_subscription, 'vads_subscription') ?? undefined, 'vads_subscription', 50),
-    token: reference(fields.vads_identifier, 'vads_identifier') ?? '',
+    ...subscriptionSubject(fields, subject),
     recurrenceNumber: recurrence,
     transactionId: optionalTransactionId(fields.vads_trans_uuid, 'vads_trans_uuid'),
     status: normalizeLyraStatus(statusRaw),
