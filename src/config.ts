@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import proxyaddr from 'proxy-addr';
+import { operatorToken, parseApiTokens, TokenConfigError, type OperatorToken } from './audit/tokens';
 import { createAllowlist, parseCidrList } from './lib/cidr';
 import { parseWebhookSecret, WebhookSecretError } from './outbox/signer';
 import { DEFAULT_WRITE_BATCHES } from './store/batched-writes';
@@ -59,8 +60,8 @@ export interface Config {
   ipnBodyLimitBytes: number;
   http: { headersTimeoutMs: number; requestTimeoutMs: number; maxConnections: number };
   logLevel: string;
-  /** Unset: the audit API is off (404). */
-  auditApiToken: string | undefined;
+  /** `API_TOKENS` and `AUDIT_API_TOKEN`; none: the audit API is off (404). */
+  operatorTokens: OperatorToken[];
   /** Raw bodies older than this are purged; 0 keeps them forever. */
   retentionDays: number;
   /** Unset: no relay; events stay in the outbox table for other consumers. */
@@ -132,9 +133,27 @@ export const DEMO_STRIPE_ENDPOINT = { id: 'demo', secrets: ['whsec_ipnReceiverDe
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const SHOP_FIELDS = new Set(['shopId', 'algorithm', 'testKey', 'productionKey', 'testPassword', 'productionPassword']);
 
+/**
+ * Variables that hold secrets (keys, passwords, tokens, a database password). Each may also be
+ * given as a file, `<NAME>_FILE`, as Docker and Kubernetes mount secrets.
+ */
+export const SECRET_VARIABLES: readonly string[] = ['DATABASE_URL', 'LYRA_SHOPS', 'PAYBOX_SITES', 'STRIPE_ENDPOINTS', 'PAYLINE_MERCHANTS', 'AUDIT_API_TOKEN', 'API_TOKENS', 'ORDER_EVENTS_SECRET'];
+
 function text(env: Env, name: string): string | undefined {
-  const value = env[name]?.trim();
+  const value = fromFile(env, name) ?? env[name]?.trim();
   return value === undefined || value === '' ? undefined : value;
+}
+
+/** A secret's `<NAME>_FILE`, read at start-up; setting both is a mistake worth stopping for. */
+function fromFile(env: Env, name: string): string | undefined {
+  const path = SECRET_VARIABLES.includes(name) ? env[`${name}_FILE`]?.trim() : undefined;
+  if (path === undefined || path === '') return undefined;
+  if ((env[name]?.trim() ?? '') !== '') throw new ConfigError(name, `is set and so is ${name}_FILE: set only one`);
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    throw new ConfigError(`${name}_FILE`, `cannot read ${path}`);
+  }
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
@@ -402,11 +421,27 @@ function httpLimits(env: Env): Config['http'] {
   return { headersTimeoutMs, requestTimeoutMs, maxConnections: integer(env, 'MAX_CONNECTIONS', 1024, 1, 100_000) };
 }
 
-function auditApiToken(env: Env): string | undefined {
-  const token = text(env, 'AUDIT_API_TOKEN');
-  if (token !== undefined && token.length < 32) throw new ConfigError('AUDIT_API_TOKEN', 'must be at least 32 characters: it opens every payment record');
-  return token;
+/** `API_TOKENS`, and `AUDIT_API_TOKEN` as one more token that reads and replays. */
+function operatorTokens(env: Env): OperatorToken[] {
+  const tokens: OperatorToken[] = [];
+  const raw = text(env, 'API_TOKENS');
+  try {
+    if (raw !== undefined) tokens.push(...parseApiTokens(raw));
+  } catch (error) {
+    if (error instanceof TokenConfigError) throw new ConfigError('API_TOKENS', error.message);
+    throw error;
+  }
+  const audit = text(env, 'AUDIT_API_TOKEN');
+  if (audit !== undefined) {
+    if (audit.length < 32) throw new ConfigError('AUDIT_API_TOKEN', 'must be at least 32 characters: it opens every payment record');
+    if (tokens.some((t) => t.name === AUDIT_TOKEN_NAME)) throw new ConfigError('API_TOKENS', `the name ${AUDIT_TOKEN_NAME} is that of AUDIT_API_TOKEN`);
+    tokens.push(operatorToken(AUDIT_TOKEN_NAME, audit, ['read', 'replay']));
+  }
+  return tokens;
 }
+
+/** The operator log's name of the token given as `AUDIT_API_TOKEN`. */
+export const AUDIT_TOKEN_NAME = 'audit-api-token';
 
 function orderEvents(env: Env): OrderEventsConfig | undefined {
   const url = text(env, 'ORDER_EVENTS_URL');
@@ -494,7 +529,7 @@ export function loadConfig(env: Env = process.env): Config {
     ipnBodyLimitBytes: integer(env, 'IPN_BODY_LIMIT_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024),
     http: httpLimits(env),
     logLevel,
-    auditApiToken: auditApiToken(env),
+    operatorTokens: operatorTokens(env),
     retentionDays: integer(env, 'RETENTION_DAYS', 90, 0, 36500),
     orderEvents: orderEvents(env),
     demoDefaults,

@@ -70,7 +70,7 @@ describe('loadConfig', () => {
   it('without ORDER_EVENTS_URL there is no relay; with it, the defaults of the retry policy', () => {
     expect(loadConfig({}).orderEvents).toBeUndefined();
     expect(loadConfig({}).role).toBe('all');
-    expect(loadConfig({})).toMatchObject({ auditApiToken: undefined, retentionDays: 90 });
+    expect(loadConfig({})).toMatchObject({ operatorTokens: [], retentionDays: 90 });
     const config = loadConfig({ ORDER_EVENTS_URL: 'https://orders.internal/ipn-events', ORDER_EVENTS_SECRET: SECRET, ROLE: 'receiver', DATABASE_URL: 'postgres://db/ipn' });
     expect(config.role).toBe('receiver');
     expect(config.orderEvents).toMatchObject({

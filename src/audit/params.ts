@@ -8,6 +8,9 @@ type Query = Record<string, unknown>;
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 500;
 const MAX_TEXT = 128;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // A full ISO 8601 date-time with its offset, or a plain date (midnight UTC).
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2}))?$/;
@@ -22,6 +25,9 @@ export function text(query: Query, name: string): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string') throw invalidParameter(name, 'must be given once');
   if (value === '' || value.length > MAX_TEXT) throw invalidParameter(name, `must be 1 to ${MAX_TEXT} characters`);
+  // The database refuses a NUL in text, and no identifier holds a control character.
+  if (CONTROL.test(value)) throw invalidParameter(name, 'must not contain control characters');
+  if (LONE_SURROGATE.test(value)) throw invalidParameter(name, 'must be valid Unicode');
   return value;
 }
 

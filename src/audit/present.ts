@@ -42,6 +42,7 @@ export const presentDelivery = (d: DeliveryRecord) => ({
   reply: d.reply,
   fetchedFrom: d.fetched_from ?? null,
   rawBodyKept: d.raw_kept,
+  erasedAt: d.erased_at,
 });
 
 /**

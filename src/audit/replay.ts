@@ -14,6 +14,7 @@ export interface StoredCall {
   raw_query: string | null;
   signature_header: string | null;
   received_at: Date;
+  erased_at: Date | null;
 }
 
 export interface Replayer {
@@ -29,6 +30,7 @@ export type ReplayResult = SettledCall;
  * idempotent: a notification already applied comes out as a duplicate and changes nothing.
  */
 export async function replayCall(db: Kysely<Database>, providers: ReadonlyMap<Provider, IpnProvider>, call: StoredCall, by: Replayer): Promise<ReplayResult> {
+  if (call.erased_at !== null) throw conflict(`delivery ${call.id}: its personal data was erased on ${call.erased_at.toISOString()}, so nothing is left to replay`);
   if (call.raw_body === null) throw conflict(`delivery ${call.id} has no stored body: it was purged after RETENTION_DAYS, or never kept (source not allowed)`);
   const provider = providers.get(call.provider as Provider);
   if (provider === undefined) throw conflict(`delivery ${call.id} is for provider ${call.provider}, which this service does not receive`);

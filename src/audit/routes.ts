@@ -1,64 +1,113 @@
-import { Router, type ErrorRequestHandler, type Request, type RequestHandler } from 'express';
+import { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { Kysely } from 'kysely';
 import type { Provider } from '../domain/notification';
 import type { IpnProvider } from '../http/ipn';
-import { constantTimeEqual } from '../lib/constant-time';
 import * as store from '../store/audit';
+import { eraseCallsOfOrders, listOperatorActions, recordOperatorAction } from '../store/operators';
+import { authenticate, type OperatorToken, type Scope } from './tokens';
 import type { Database } from '../store/schema';
 import { encodeCursor, onlyKnown, oneOf, OUTBOX_STATES, page, positiveId, range, text, transactionStatus, uuid } from './params';
 import { presentDelivery, presentEvent, presentNotification, presentPaymentMethod } from './present';
 import { deliveryView, notificationView, orderViews, subscriptionViews } from './views';
-import { conflict, notFound, ProblemError, sendProblem } from './problem';
+import { conflict, invalidParameter, notFound, ProblemError, sendProblem } from './problem';
 import { replayCall } from './replay';
 
 export interface AuditDeps {
   db: Kysely<Database>;
   providers: ReadonlyMap<Provider, IpnProvider>;
-  token: string;
+  tokens: readonly OperatorToken[];
 }
 
 const PAGE = ['limit', 'cursor'];
+/** Query parameters that would carry a credential: a token belongs in the Authorization header only. */
+const CREDENTIAL_PARAMETERS = ['token', 'access_token', 'api_key', 'apikey', 'key'];
 
-function requireToken(token: string): RequestHandler {
+/** Answers of this API hold payment records: never cached, never sniffed as another type. */
+const noStore: RequestHandler = (_req, res, next) => {
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  next();
+};
+
+function requireToken(tokens: readonly OperatorToken[]): RequestHandler {
   return (req, res, next) => {
+    const inQuery = CREDENTIAL_PARAMETERS.find((name) => name in req.query);
+    if (inQuery !== undefined) throw invalidParameter(inQuery, 'a token is never accepted in the URL (it would be logged and cached): send Authorization: Bearer <token>');
     const header = req.headers.authorization ?? '';
-    const given = /^Bearer (\S+)$/i.exec(header)?.[1] ?? '';
-    if (constantTimeEqual(given, token)) return next();
+    const token = authenticate(tokens, /^Bearer (\S+)$/i.exec(header)?.[1] ?? '');
+    if (token !== null) {
+      res.locals.operator = token;
+      return next();
+    }
     res.setHeader('WWW-Authenticate', 'Bearer realm="ipn-receiver audit"');
-    sendProblem(res, { title: 'Unauthorized', status: 401, detail: header === '' ? 'Authorization: Bearer <AUDIT_API_TOKEN> is required' : 'the bearer token is not valid' });
+    sendProblem(res, { title: 'Unauthorized', status: 401, detail: header === '' ? 'Authorization: Bearer <token> is required (API_TOKENS or AUDIT_API_TOKEN)' : 'the bearer token is not valid' });
+  };
+}
+
+const operatorOf = (res: Response): OperatorToken => res.locals.operator as OperatorToken;
+
+/** Reading needs `read`; everything else names the scope it needs. */
+function requireScope(scope: Scope): RequestHandler {
+  return (_req, res, next) => {
+    const operator = operatorOf(res);
+    if (operator.scopes.has(scope)) return next();
+    sendProblem(res, { title: 'Forbidden', status: 403, detail: `token ${operator.name} lacks the ${scope} scope`, missingScope: scope });
   };
 }
 
 const caller = (req: Request) => ({ sourceIp: req.ip ?? 'unknown', requestId: typeof req.id === 'string' ? req.id : null });
 
+/**
+ * Runs an operator action and writes it to the operator log, whatever its outcome: done, refused
+ * (a problem answered to the operator, such as 409) or failed.
+ */
+async function logged<T>(db: Kysely<Database>, req: Request, res: Response, action: string, target: string, run: () => Promise<T>, detailOf: (result: T) => string): Promise<T> {
+  const entry = { tokenName: operatorOf(res).name, action, target, sourceIp: req.ip ?? null, requestId: caller(req).requestId };
+  try {
+    const result = await run();
+    await recordOperatorAction(db, { ...entry, outcome: 'done', detail: detailOf(result) });
+    return result;
+  } catch (error) {
+    const refused = error instanceof ProblemError;
+    await recordOperatorAction(db, { ...entry, outcome: refused ? 'refused' : 'failed', detail: refused ? error.problem.detail : 'the database did not answer' }).catch(() => undefined);
+    throw error;
+  }
+}
+
 /** What support needs to answer "did we get it, what did it say, what did we do". */
 export function auditRouter(deps: AuditDeps): Router {
   const { db } = deps;
   const router = Router();
-  router.use(requireToken(deps.token));
+  router.use(noStore, requireToken(deps.tokens));
+  const read = requireScope('read');
+  const replay = requireScope('replay');
+  const operate = requireScope('operate');
 
-  router.get('/deliveries', async (req, res) => {
+  router.get('/deliveries', read, async (req, res) => {
     onlyKnown(req.query, ['provider', 'verdict', 'origin', 'from', 'to', ...PAGE]);
     const filter = { provider: text(req.query, 'provider'), verdict: text(req.query, 'verdict'), origin: text(req.query, 'origin'), ...range(req.query) };
     const result = await store.listDeliveries(db, filter, page(req.query));
     res.json({ data: result.rows.map(presentDelivery), nextCursor: encodeCursor(result.next) });
   });
 
-  router.get('/deliveries/:id', async (req, res) => {
+  router.get('/deliveries/:id', read, async (req, res) => {
     const id = positiveId(req.params.id, 'id');
     const view = await deliveryView(db, id);
     if (view === undefined) throw notFound(`delivery ${id}`);
     res.json(view);
   });
 
-  router.post('/deliveries/:id/replay', async (req, res) => {
+  router.post('/deliveries/:id/replay', replay, async (req, res) => {
     const id = positiveId(req.params.id, 'id');
-    const delivery = await store.getDelivery(db, id);
-    if (delivery === undefined) throw notFound(`delivery ${id}`);
-    res.json({ replayOf: id, ...(await replayCall(db, deps.providers, delivery, caller(req))) });
+    const result = await logged(db, req, res, 'replay', `delivery ${id}`, async () => {
+      const delivery = await store.getDelivery(db, id);
+      if (delivery === undefined) throw notFound(`delivery ${id}`);
+      return replayCall(db, deps.providers, delivery, caller(req));
+    }, (r) => r.reply);
+    res.json({ replayOf: id, ...result });
   });
 
-  router.get('/notifications', async (req, res) => {
+  router.get('/notifications', read, async (req, res) => {
     onlyKnown(req.query, ['orderId', 'transactionId', 'shopId', 'provider', 'status', 'from', 'to', ...PAGE]);
     const filter = {
       orderId: text(req.query, 'orderId'),
@@ -72,23 +121,26 @@ export function auditRouter(deps: AuditDeps): Router {
     res.json({ data: result.rows.map(presentNotification), nextCursor: encodeCursor(result.next) });
   });
 
-  router.get('/notifications/:id', async (req, res) => {
+  router.get('/notifications/:id', read, async (req, res) => {
     const id = positiveId(req.params.id, 'id');
     const view = await notificationView(db, id);
     if (view === undefined) throw notFound(`notification ${id}`);
     res.json(view);
   });
 
-  router.post('/notifications/:id/replay', async (req, res) => {
+  router.post('/notifications/:id/replay', replay, async (req, res) => {
     const id = positiveId(req.params.id, 'id');
-    if ((await store.getNotification(db, id)) === undefined) throw notFound(`notification ${id}`);
-    const deliveryId = await store.latestRawDeliveryOf(db, id);
-    const delivery = deliveryId === undefined ? undefined : await store.getDelivery(db, deliveryId);
-    if (delivery === undefined) throw conflict(`notification ${id} has no stored body left to replay (purged after RETENTION_DAYS)`);
-    res.json({ replayOf: delivery.id, ...(await replayCall(db, deps.providers, delivery, caller(req))) });
+    const result = await logged(db, req, res, 'replay', `notification ${id}`, async () => {
+      if ((await store.getNotification(db, id)) === undefined) throw notFound(`notification ${id}`);
+      const deliveryId = await store.latestRawDeliveryOf(db, id);
+      const delivery = deliveryId === undefined ? undefined : await store.getDelivery(db, deliveryId);
+      if (delivery === undefined) throw conflict(`notification ${id} has no stored body left to replay (purged after RETENTION_DAYS, or erased)`);
+      return { replayOf: delivery.id, ...(await replayCall(db, deps.providers, delivery, caller(req))) };
+    }, (r) => r.reply);
+    res.json(result);
   });
 
-  router.get('/orders/:orderId', async (req, res) => {
+  router.get('/orders/:orderId', read, async (req, res) => {
     onlyKnown(req.query, ['shopId', 'provider']);
     const orderId = text(req.params, 'orderId') as string;
     const data = await orderViews(db, { orderId, shopId: text(req.query, 'shopId'), provider: text(req.query, 'provider') });
@@ -96,14 +148,14 @@ export function auditRouter(deps: AuditDeps): Router {
     res.json({ data });
   });
 
-  router.get('/payment-methods', async (req, res) => {
+  router.get('/payment-methods', read, async (req, res) => {
     onlyKnown(req.query, ['provider', 'shopId', 'customerId', 'token', ...PAGE]);
     const filter = { provider: text(req.query, 'provider'), shopId: text(req.query, 'shopId'), customerId: text(req.query, 'customerId'), token: text(req.query, 'token') };
     const result = await store.listPaymentMethods(db, filter, page(req.query));
     res.json({ data: result.rows.map(presentPaymentMethod), nextCursor: encodeCursor(result.next) });
   });
 
-  router.get('/subscriptions/:subscriptionId', async (req, res) => {
+  router.get('/subscriptions/:subscriptionId', read, async (req, res) => {
     onlyKnown(req.query, ['shopId', 'provider']);
     const subscriptionId = text(req.params, 'subscriptionId') as string;
     const data = await subscriptionViews(db, { subscriptionId, shopId: text(req.query, 'shopId'), provider: text(req.query, 'provider') });
@@ -111,25 +163,52 @@ export function auditRouter(deps: AuditDeps): Router {
     res.json({ data });
   });
 
-  router.get('/outbox', async (req, res) => {
+  router.get('/outbox', read, async (req, res) => {
     onlyKnown(req.query, ['state', 'aggregateId', ...PAGE]);
     const filter = { state: oneOf(req.query, 'state', OUTBOX_STATES), aggregateId: text(req.query, 'aggregateId') };
     const result = await store.listOutbox(db, filter, page(req.query));
     res.json({ data: result.rows.map(presentEvent), nextCursor: encodeCursor(result.next) });
   });
 
-  router.get('/outbox/:id', async (req, res) => {
+  router.get('/outbox/:id', read, async (req, res) => {
     const id = uuid(req.params.id, 'id');
     const event = await store.getEvent(db, id);
     if (event === undefined) throw notFound(`event ${id}`);
     res.json(presentEvent(event));
   });
 
-  router.post('/outbox/:id/retry', async (req, res) => {
+  router.post('/outbox/:id/retry', replay, async (req, res) => {
     const id = uuid(req.params.id, 'id');
-    const result = await store.retryDeadEvent(db, id);
-    if (!result.ok) throw result.reason === 'not_found' ? notFound(`event ${id}`) : conflict(`event ${id} is not dead: only dead events can be retried`);
-    res.json(presentEvent(result.event));
+    const event = await logged(db, req, res, 'retry', `event ${id}`, async () => {
+      const result = await store.retryDeadEvent(db, id);
+      if (!result.ok) throw result.reason === 'not_found' ? notFound(`event ${id}`) : conflict(`event ${id} is not dead: only dead events can be retried`);
+      return result.event;
+    }, () => 'back to pending');
+    res.json(presentEvent(event));
+  });
+
+  router.post('/orders/:orderId/erase-personal-data', operate, async (req, res) => {
+    onlyKnown(req.query, ['shopId', 'provider']);
+    const orderId = text(req.params, 'orderId') as string;
+    const lookup = { orderId, shopId: text(req.query, 'shopId'), provider: text(req.query, 'provider') };
+    const result = await logged(db, req, res, 'erase', `order ${orderId}`, async () => {
+      const orders = await store.findOrders(db, lookup);
+      if (orders.length === 0) throw notFound(`order ${orderId}`);
+      return { orders: orders.length, erasedCalls: await eraseCallsOfOrders(db, orders.map((o) => o.id)) };
+    }, (r) => `${r.erasedCalls} call(s) of ${r.orders} order(s) erased`);
+    res.json(result);
+  });
+
+  router.get('/operator-actions', read, async (req, res) => {
+    onlyKnown(req.query, ['tokenName', 'action', ...PAGE]);
+    const request = page(req.query);
+    const rows = await listOperatorActions(db, { tokenName: text(req.query, 'tokenName'), action: text(req.query, 'action') }, request);
+    const more = rows.length > request.limit;
+    const kept = more ? rows.slice(0, request.limit) : rows;
+    res.json({
+      data: kept.map((a) => ({ id: a.id, at: a.at, tokenName: a.token_name, action: a.action, target: a.target, outcome: a.outcome, detail: a.detail, sourceIp: a.source_ip, requestId: a.request_id })),
+      nextCursor: encodeCursor(more ? (kept.at(-1)?.id ?? null) : null),
+    });
   });
 
   router.use((req, res) => sendProblem(res, { title: 'Not found', status: 404, detail: `no ${req.method} ${req.baseUrl}${req.path} in this API` }));

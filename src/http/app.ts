@@ -120,7 +120,7 @@ function createExpressApp(deps: AppDeps, providers: Map<Provider, IpnProvider>):
     }),
   );
 
-  if (config.auditApiToken !== undefined) app.use('/api/v1', auditRouter({ db: deps.db, providers, token: config.auditApiToken }));
+  if (config.operatorTokens.length > 0) app.use('/api/v1', auditRouter({ db: deps.db, providers, tokens: config.operatorTokens }));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

@@ -13,6 +13,7 @@ export interface Database {
   payment_methods: PaymentMethodsTable;
   subscriptions: SubscriptionsTable;
   subscription_payments: SubscriptionPaymentsTable;
+  operator_actions: OperatorActionsTable;
 }
 
 type CreatedAt = ColumnType<Date, never, never>;
@@ -36,6 +37,8 @@ export interface DeliveriesTable {
   signature_header: string | null;
   /** Payline: the endpoint that answered the fetch of the result, after those that failed. */
   fetched_from?: string | null;
+  /** When an operator erased the call's personal data (its raw body, query and signature). */
+  erased_at: ColumnType<Date | null, never, Date | null>;
   verdict: string;
   reason: string | null;
   http_status: number;
@@ -200,6 +203,22 @@ export interface SubscriptionPaymentsTable extends WalletKey {
   currency: string | null;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
+}
+
+/** One operator action through the audit API. */
+export interface OperatorActionsTable {
+  id: Generated<number>;
+  at: CreatedAt;
+  token_name: string;
+  /** replay, retry, erase… */
+  action: string;
+  /** What it acted on: `delivery 12`, `event <uuid>`, `order <id>`. */
+  target: string;
+  /** done, refused (the request was not carried out, and why is in `detail`), failed. */
+  outcome: string;
+  detail: string | null;
+  source_ip: string | null;
+  request_id: string | null;
 }
 
 export type NewDelivery = Insertable<DeliveriesTable>;

@@ -39,7 +39,7 @@ describe('audit API access', () => {
 
   it('refuses a missing or wrong bearer token with 401 and a challenge', async () => {
     const missing = await request(t.app).get('/api/v1/notifications');
-    expectProblem(missing, 401, 'Authorization: Bearer <AUDIT_API_TOKEN> is required');
+    expectProblem(missing, 401, 'Authorization: Bearer <token> is required (API_TOKENS or AUDIT_API_TOKEN)');
     expect(missing.headers['www-authenticate']).toBe('Bearer realm="ipn-receiver audit"');
     for (const header of [`Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(0, -1)}`, `Basic ${TOKEN}`, TOKEN, 'Bearer ']) {
       expectProblem(await request(t.app).get('/api/v1/notifications').set('Authorization', header), 401, /./);

@@ -50,7 +50,7 @@ export async function openTestDatabase(options: { statementTimeoutMs?: number; a
       await dropDatabase();
     },
     async reset() {
-      await sql`TRUNCATE delivery_notifications, outbox, transactions, notifications, orders, deliveries, payment_methods, subscriptions, subscription_payments RESTART IDENTITY CASCADE`.execute(handle.db);
+      await sql`TRUNCATE delivery_notifications, outbox, transactions, notifications, orders, deliveries, payment_methods, subscriptions, subscription_payments, operator_actions RESTART IDENTITY CASCADE`.execute(handle.db);
       forgetDrawnNotificationIds(handle.db);
     },
   };
