@@ -16,6 +16,8 @@ const statements = [
     request_id text
   )`,
   `ALTER TABLE deliveries ADD COLUMN erased_at timestamptz`,
+  // A rejected call keeps only the start of its body; this is the length it had.
+  `ALTER TABLE deliveries ADD COLUMN raw_length integer`,
 ];
 
 export async function up(db: Kysely<unknown>): Promise<void> {

@@ -58,6 +58,8 @@ export interface Config {
   trustProxy: TrustProxy;
   ipnDeadlineMs: number;
   ipnBodyLimitBytes: number;
+  /** Rejected calls recorded per minute: from one source, and from all. */
+  rejectedRecords: { perSource: number; total: number };
   http: { headersTimeoutMs: number; requestTimeoutMs: number; maxConnections: number };
   logLevel: string;
   /** `API_TOKENS` and `AUDIT_API_TOKEN`; none: the audit API is off (404). */
@@ -527,6 +529,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: parseTrustProxy(text(env, 'TRUST_PROXY')),
     ipnDeadlineMs: integer(env, 'IPN_DEADLINE_MS', 5000, 100, 9000),
     ipnBodyLimitBytes: integer(env, 'IPN_BODY_LIMIT_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024),
+    rejectedRecords: { perSource: integer(env, 'IPN_REJECTED_RECORDS_PER_SOURCE', 20, 1, 100_000), total: integer(env, 'IPN_REJECTED_RECORDS_PER_MINUTE', 1000, 1, 1_000_000) },
     http: httpLimits(env),
     logLevel,
     operatorTokens: operatorTokens(env),

@@ -43,6 +43,8 @@ export const presentDelivery = (d: DeliveryRecord) => ({
   fetchedFrom: d.fetched_from ?? null,
   rawBodyKept: d.raw_kept,
   erasedAt: d.erased_at,
+  /** The body's full length when only its start was kept (a rejected call). */
+  rawLength: d.raw_length ?? null,
 });
 
 /**

@@ -51,7 +51,7 @@ type ReceiverRoute = (req: IncomingMessage, res: ServerResponse, query: string) 
 function receiverRoutes(deps: AppDeps, providers: Map<Provider, IpnProvider>, trust: TrustFunction): Map<string, ReceiverRoute> {
   const { config, logger, metrics } = deps;
   const answerLogger = logger.child({}, { redact: { paths: [] } });
-  const ipnDeps = { db: deps.db, logger, answerLogger, metrics, deadlineMs: config.ipnDeadlineMs, bodyLimitBytes: config.ipnBodyLimitBytes, recordBudget: new RecordBudget(), background: deps.background };
+  const ipnDeps = { db: deps.db, logger, answerLogger, metrics, deadlineMs: config.ipnDeadlineMs, bodyLimitBytes: config.ipnBodyLimitBytes, recordBudget: new RecordBudget(config.rejectedRecords.perSource, config.rejectedRecords.total), background: deps.background };
   const routes = new Map<string, ReceiverRoute>();
   for (const provider of providers.values()) {
     const handle = ipnHandler(provider, ipnDeps);

@@ -77,7 +77,8 @@ interface Exchange {
   log(): Logger;
   delivery: DeliveryInput;
   receivedAt: Date;
-  finish(verdict: Verdict, detail?: string, reply?: string, context?: object): void;
+  /** Answers and counts the call; `logged: false` for a rejection past its record budget. */
+  finish(verdict: Verdict, detail?: string, reply?: string, context?: object, logged?: boolean): void;
 }
 
 /**
@@ -100,11 +101,11 @@ export function ipnHandler(provider: IpnProvider, deps: IpnDeps): (req: Incoming
     // bound here instead, for the rare lines other than the answer.
     let child: Logger | undefined;
     const log = (): Logger => (child ??= deps.logger.child({ reqId: caller.id }));
-    const finish = (verdict: Verdict, detail?: string, reply = replyLine(verdict, detail), context: object = {}): void => {
+    const finish = (verdict: Verdict, detail?: string, reply = replyLine(verdict, detail), context: object = {}, logged = true): void => {
       if (res.headersSent) return;
       const status = answer(res, provider, deps, verdict, reply);
       stopTimer();
-      deps.answerLogger.info({ reqId: caller.id, ...context, provider: provider.name, verdict, status, reply }, 'notification answered');
+      if (logged) deps.answerLogger.info({ reqId: caller.id, ...context, provider: provider.name, verdict, status, reply }, 'notification answered');
     };
     const timer = setTimeout(() => {
       deadline.abort();
@@ -236,11 +237,26 @@ async function readBody(x: Exchange): Promise<Buffer | null> {
 /** How long a rejection waits for its audit record before answering anyway. */
 const REJECTION_RECORD_WAIT_MS = 250;
 
+/**
+ * Of a rejected call's body, this much is kept with its full length: enough to see what it was,
+ * not enough for forged traffic to fill the database.
+ */
+export const REJECTED_BODY_KEPT_BYTES = 8192;
+
 async function reject(x: Exchange, verdict: Verdict, reason: string): Promise<void> {
   const reply = replyLine(verdict, reason);
+  // Every rejection, from any source, counts against the record budget (a disallowed source's
+  // was taken on arrival): past it, a forger gets the same reply and counters, and nothing is
+  // stored or logged.
+  if (x.allowed && !x.deps.recordBudget.take(x.delivery.source_ip)) {
+    x.deps.metrics.ipnUnrecorded.inc({ provider: x.provider.name, verdict });
+    return x.finish(verdict, undefined, reply, {}, false);
+  }
+  const body = x.delivery.raw_body;
+  const kept = body !== null && body !== undefined && body.length > REJECTED_BODY_KEPT_BYTES ? { raw_body: body.subarray(0, REJECTED_BODY_KEPT_BYTES), raw_length: body.length } : {};
   // The rejection does not depend on the database: a slow or absent database must not turn a
   // 401 into a 503. The record still completes in the background when it can.
-  const recorded = recordRejectedDelivery(x.deps.db, { ...x.delivery, verdict, reason, http_status: statusOf(verdict), reply }).catch((error: unknown) => {
+  const recorded = recordRejectedDelivery(x.deps.db, { ...x.delivery, ...kept, verdict, reason, http_status: statusOf(verdict), reply }).catch((error: unknown) => {
     x.log().warn({ err: error }, 'could not record rejected delivery');
   });
   x.deps.background.track(recorded);

@@ -1,7 +1,7 @@
 /**
- * How many rejected calls from disallowed sources are written to the audit table per window:
- * the first ones of each source, and no more than a global ceiling, so a scanner or a flood
- * cannot grow the table without bound. The rest are only counted in metrics.
+ * How many rejected calls (from any source, allowed or not) are written to the audit table per
+ * window: the first ones of each source, and no more than a global ceiling, so a scanner, a flood
+ * or a forger cannot grow the table without bound. The rest are only counted in metrics.
  */
 export class RecordBudget {
   private windowStartedAt = 0;

@@ -95,7 +95,7 @@ export function getNotification(db: Kysely<Database>, id: number) {
   return db.selectFrom('notifications').select(NOTIFICATION_COLUMNS).where('id', '=', id).executeTakeFirst();
 }
 
-const DELIVERY_COLUMNS = ['d.id', 'd.received_at', 'd.provider', 'd.origin', 'd.request_id', 'd.source_ip', 'd.content_type', 'd.verdict', 'd.reason', 'd.http_status', 'd.reply', 'd.fetched_from', 'd.erased_at'] as const;
+const DELIVERY_COLUMNS = ['d.id', 'd.received_at', 'd.provider', 'd.origin', 'd.request_id', 'd.source_ip', 'd.content_type', 'd.verdict', 'd.reason', 'd.http_status', 'd.reply', 'd.fetched_from', 'd.erased_at', 'd.raw_length'] as const;
 
 function deliveriesWithKept(db: Kysely<Database>) {
   return db.selectFrom('deliveries as d').select(DELIVERY_COLUMNS).select(sql<boolean>`d.raw_body IS NOT NULL`.as('raw_kept'));

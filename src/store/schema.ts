@@ -37,6 +37,8 @@ export interface DeliveriesTable {
   signature_header: string | null;
   /** Payline: the endpoint that answered the fetch of the result, after those that failed. */
   fetched_from?: string | null;
+  /** Set when only the start of the body was kept (a rejected call): the length it had. */
+  raw_length?: number | null;
   /** When an operator erased the call's personal data (its raw body, query and signature). */
   erased_at: ColumnType<Date | null, never, Date | null>;
   verdict: string;

@@ -1,9 +1,14 @@
+import { createServer, Agent, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { sql } from 'kysely';
 import request from 'supertest';
+import { REJECTED_BODY_KEPT_BYTES } from '../../src/http/ipn';
 import { encodeForm, lyraFormBody, lyraRestAnswer, lyraRestFields } from '../../src/tools/lyra-notifications';
 import { AUDIT_TOKEN, createTestApp, HMAC_SHOP, PLATFORM_IP } from '../helpers/app';
 import { openTestDatabase, type TestDatabase } from '../helpers/database';
 import { capturedLogs, capturingLogger } from '../helpers/log-capture';
 import { formBody, postLyra, sendForm } from '../helpers/lyra';
+import { STRIPE_ENV } from '../helpers/stripe';
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -35,6 +40,46 @@ describe('abuse', () => {
     // The platform is not affected.
     await sendForm(app, { orderId: 'AFTER-FLOOD', status: 'AUTHORISED' }).expect(200);
   });
+});
+
+describe('forged traffic on a route open to any source', () => {
+  it('3,000 forged Stripe calls of 512 KiB from one source grow the database by at most the record budget, of 8 KiB each', async () => {
+    const t = createTestApp(database, STRIPE_ENV);
+    const server = createServer(t.app).listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const { port } = server.address() as AddressInfo;
+    const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+    const body = Buffer.alloc(512 * 1024, '{"id":"evt_forged","object":"event"}'.padEnd(64, ' '));
+    const sizeOf = async () => Number((await sql<{ n: string }>`SELECT pg_total_relation_size('deliveries') AS n`.execute(database.db)).rows[0]?.n);
+    const post = () =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port, path: '/ipn/stripe', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length, 'stripe-signature': 't=1,v1=00', 'x-forwarded-for': '203.0.113.50' } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    try {
+      const before = await sizeOf();
+      const started = Date.now();
+      const statuses = new Set<number>();
+      for (let sent = 0; sent < 3000; sent += 8) (await Promise.all(Array.from({ length: 8 }, post))).forEach((s) => statuses.add(s));
+      // A minute is the budget's window: a slow machine may open a second one.
+      const windows = Math.floor((Date.now() - started) / 60_000) + 1;
+      await t.background.settled();
+      expect([...statuses]).toEqual([401]);
+      const recorded = await database.db.selectFrom('deliveries').select(['raw_body', 'raw_length']).execute();
+      expect(recorded.length).toBe(Math.min(20 * windows, 3000));
+      expect(recorded.every((r) => r.raw_body?.length === REJECTED_BODY_KEPT_BYTES && r.raw_length === body.length)).toBe(true);
+      // 1.5 GiB were sent; what is stored is a budget's worth of 8 KiB heads, with room for pages and indexes.
+      expect(await sizeOf() - before).toBeLessThan(recorded.length * (REJECTED_BODY_KEPT_BYTES + 4096) + 256 * 1024);
+      expect(await t.metrics.registry.getSingleMetricAsString('ipn_calls_unrecorded_total')).toContain(`ipn_calls_unrecorded_total{provider="stripe",verdict="bad_signature"} ${3000 - recorded.length}`);
+    } finally {
+      agent.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }, 240_000);
 });
 
 describe('security basics', () => {
