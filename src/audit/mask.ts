@@ -1,7 +1,17 @@
 import { parseFormBody } from '../lib/form-body';
 
 /** Field names whose values are secrets or tokens: never shown, whatever they look like. */
-const SECRET_NAME = /signature|hash|password|secret|token|cvv|cvc|cavv|cryptogram|identifier|(^|[-_])key$/i;
+const SECRET_NAME = /signature|hash|password|secret|token|alias|cvv|cvc|cavv|cryptogram|identifier|(^|[-_])key$|(^|[-_])payment_?method$/i;
+/** A buyer's postal address lines and bank identifier: never shown. */
+const ADDRESS_NAME = /address|street|(^|[-_])line_?[1-3]$|postal|(^|[-_])zip|(^|[-_])bic$|swift/i;
+/** A buyer's names: the initial only. */
+const PERSON_NAME = /(^|[-_])((first|last|full|given|family|card_?holder|holder)_?)?name$|(first|last)Name$|holderName$/i;
+/** Phone numbers: the last two digits only. */
+const PHONE_NAME = /phone|mobile|(^|[-_])tel$|cell/i;
+/** A buyer's IP address: its first part only. */
+const IP_NAME = /(^|[-_])ip(_?address)?$|ipAddress$|client_ip/i;
+/** An IBAN written anywhere: its country and last four characters stay. */
+const IBAN = /\b([A-Z]{2})\d{2}(?: ?[A-Z0-9]){11,30}\b/g;
 /** Field names that hold dates and times: long digit runs there are timestamps, not cards. */
 const TIME_NAME = /date|time/i;
 const EMAIL = /[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)/g;
@@ -34,10 +44,27 @@ function holdsCardNumber(digits: string): boolean {
   return false;
 }
 
-/** A card number keeps its last four digits; an e-mail keeps its first character and domain. */
+/** What a field's name says it holds, masked for that; null when the name says nothing. */
+function maskByName(value: string, name: string): string | null {
+  if (SECRET_NAME.test(name) || ADDRESS_NAME.test(name)) return REDACTED;
+  if (PERSON_NAME.test(name)) return `${[...value.trim()][0] ?? ''}.`;
+  if (PHONE_NAME.test(name)) return value.replace(/\d(?=(?:\D*\d){2})/g, '•');
+  if (IP_NAME.test(name)) return value.replace(/^([0-9a-f]+)[.:].*$/i, '$1.…');
+  return null;
+}
+
+/**
+ * A field's value as the audit API and the logs may show it: masked by what its name says it is
+ * (secrets, tokens, addresses, names, phones, IP addresses), and by what it looks like wherever it
+ * is (e-mails keep their first character and domain, card numbers and IBANs their last four).
+ */
 export function maskText(value: string, name = ''): string {
-  if (SECRET_NAME.test(name)) return value === '' ? value : REDACTED;
-  const withoutEmails = value.replace(EMAIL, (match, domain: string) => `${match[0] ?? ''}…@${domain}`);
+  if (value === '') return value;
+  const byName = maskByName(value, name);
+  if (byName !== null) return byName;
+  const withoutEmails = value
+    .replace(EMAIL, (match, domain: string) => `${match[0] ?? ''}…@${domain}`)
+    .replace(IBAN, (match, country: string) => `${country}…${match.replace(/ /g, '').slice(-4)}`);
   if (TIME_NAME.test(name)) return withoutEmails;
   return withoutEmails.replace(DIGIT_RUN, (run) => {
     const digits = run.replace(/[ -]/g, '');
@@ -56,7 +83,25 @@ export function maskJson(value: unknown, name = ''): unknown {
   return value;
 }
 
-export type MaskedBody = { fields: Record<string, unknown> } | { unreadable: string };
+export type MaskedBody = { fields: Record<string, unknown> } | { json: unknown } | { unreadable: string };
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A stored body masked by what it is: a JSON body (Stripe) field by field at every depth, anything
+ * else as a form. A JSON body is never shown as one field whose name is the whole document.
+ */
+export function maskStoredBody(body: Uint8Array, contentType: string | null): MaskedBody {
+  const first = body.find((byte) => byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09);
+  const looksJson = first === 0x7b || first === 0x5b || (contentType ?? '').toLowerCase().includes('json');
+  if (!looksJson) return maskRawBody(body);
+  try {
+    return { json: maskJson(JSON.parse(utf8.decode(body))) };
+  } catch {
+    // Unreadable JSON (a forged or cut body): shown as text, masked by what it looks like.
+    return { unreadable: maskText(Buffer.from(body).toString('utf8').slice(0, 2000)) };
+  }
+}
 
 /**
  * The fields of a stored form body, masked. A field holding a JSON object (Lyra's `kr-answer`)

@@ -2,7 +2,7 @@ import { orderAggregateId } from '../domain/events';
 import type { DeliveryRecord, EventRecord, NotificationRecord } from '../store/audit';
 import type { Selectable } from 'kysely';
 import type { OrderRow, PaymentMethodsTable, SubscriptionPaymentsTable, SubscriptionsTable, TransactionRow } from '../store/schema';
-import { maskRawBody } from './mask';
+import { maskRawBody, maskStoredBody } from './mask';
 
 // Database rows to API JSON: camelCase, and nothing that is not meant to be shown.
 
@@ -51,11 +51,12 @@ export const presentDelivery = (d: DeliveryRecord) => ({
  * The stored call as masked fields, or null once purged. A call that carried its variables in the
  * URL (Paybox by GET) shows those; URL parameters beside a body are shown apart.
  */
-export function presentRaw(rawBody: Uint8Array | null, rawQuery: string | null) {
+export function presentRaw(rawBody: Uint8Array | null, rawQuery: string | null, contentType: string | null = null) {
   if (rawBody === null) return null;
   const query = rawQuery === null || rawQuery === '' ? null : Buffer.from(rawQuery, 'latin1');
   if (rawBody.length === 0 && query !== null) return maskRawBody(query);
-  return query === null ? maskRawBody(rawBody) : { ...maskRawBody(rawBody), query: maskRawBody(query) };
+  const body = maskStoredBody(rawBody, contentType);
+  return query === null ? body : { ...body, query: maskRawBody(query) };
 }
 
 export const presentEvent = (e: EventRecord) => ({

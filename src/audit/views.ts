@@ -12,7 +12,7 @@ export async function deliveryView(db: Kysely<Database>, id: number) {
   const notifications = await store.notificationsOfDelivery(db, id);
   return {
     ...presentDelivery(delivery),
-    raw: presentRaw(delivery.raw_body, delivery.raw_query),
+    raw: presentRaw(delivery.raw_body, delivery.raw_query, delivery.content_type),
     notifications: notifications.map((n) => ({ id: n.id, orderId: n.order_id, statusRaw: n.status_raw, outcome: n.outcome })),
   };
 }
@@ -24,7 +24,7 @@ export async function notificationView(db: Kysely<Database>, id: number) {
   const rawDelivery = rawDeliveryId === undefined ? undefined : await store.getDelivery(db, rawDeliveryId);
   return {
     ...presentNotification(notification),
-    raw: rawDelivery === undefined ? null : { deliveryId: rawDelivery.id, ...presentRaw(rawDelivery.raw_body, rawDelivery.raw_query) },
+    raw: rawDelivery === undefined ? null : { deliveryId: rawDelivery.id, ...presentRaw(rawDelivery.raw_body, rawDelivery.raw_query, rawDelivery.content_type) },
     deliveries: deliveries.map((d) => ({ ...presentDelivery(d), outcome: d.outcome })),
     events: events.map(presentEvent),
   };

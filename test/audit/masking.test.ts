@@ -37,6 +37,21 @@ describe('masking', () => {
     expect(maskJson({ a: [{ pan: '4970101234567893', email: 'a@b.co' }], paymentMethodToken: 'tok' })).toEqual({ a: [{ pan: '************7893', email: 'a…@b.co' }], paymentMethodToken: REDACTED });
   });
 
+  it('masks a field by what its name says it holds: names to their initial, phones to two digits, addresses, bank ids and tokens out, IP addresses to their first part', () => {
+    expect(maskText('Zoé', 'vads_cust_first_name')).toBe('Z.');
+    expect(maskText('Jeanne Martin', 'name')).toBe('J.');
+    expect(maskJson({ billingDetails: { firstName: 'Jeanne', lastName: 'Martin' } })).toEqual({ billingDetails: { firstName: 'J.', lastName: 'M.' } });
+    expect(maskText('+33 6 12 34 56 78', 'vads_cust_cell_phone')).toBe('+•• • •• •• •• 78');
+    expect(maskText('12 rue des Lilas', 'vads_cust_address')).toBe(REDACTED);
+    expect(maskJson({ address: { line1: '12 rue des Lilas', postal_code: '31670', city: 'Labège' } })).toEqual({ address: { line1: REDACTED, postal_code: REDACTED, city: 'Labège' } });
+    expect(maskText('AGRIFRPP', 'bic')).toBe(REDACTED);
+    expect(maskText('IBAN FR76 3000 6000 0112 3456 7890 189 paid')).toBe('IBAN FR…0189 paid');
+    expect(maskText('198.51.100.7', 'client_ip')).toBe('198.…');
+    expect(maskText('pm_1Abc', 'payment_method')).toBe(REDACTED);
+    // Identifiers, amounts, statuses and dates stay readable.
+    expect(maskJson({ id: 'pi_1', amount: 4990, status: 'succeeded', vads_order_id: 'CMD-1', created: 1700000000 })).toEqual({ id: 'pi_1', amount: 4990, status: 'succeeded', vads_order_id: 'CMD-1', created: 1700000000 });
+  });
+
   it('never lets a card number or e-mail through, whatever the text around it', () => {
     fc.assert(
       fc.property(cardNumber, fc.emailAddress(), fc.string(), fc.string(), (pan, email, before, after) => {
