@@ -92,6 +92,8 @@ export interface PaylineConfig {
   /** Time allowed to connect to one endpoint before the next is tried. */
   connectTimeoutMs: number;
   allowedCidrs: string[];
+  /** Fetches that triggers may cause per minute: from one address, and from all. */
+  fetches: { perSource: number; total: number };
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -337,7 +339,11 @@ export function parsePaylineMerchants(raw: string): PaylineMerchant[] {
 /** Payline when PAYLINE_MERCHANTS is set, or a demo merchant served by the simulator's fake Payline. */
 function payline(env: Env, demo: boolean): PaylineConfig | undefined {
   const raw = text(env, 'PAYLINE_MERCHANTS');
-  const settings = { connectTimeoutMs: integer(env, 'PAYLINE_CONNECT_TIMEOUT_MS', 1500, 50, 10_000), allowedCidrs: cidrs(env, 'PAYLINE_ALLOWED_CIDRS', ANY_SOURCE_CIDRS) };
+  const settings = {
+    connectTimeoutMs: integer(env, 'PAYLINE_CONNECT_TIMEOUT_MS', 1500, 50, 10_000),
+    allowedCidrs: cidrs(env, 'PAYLINE_ALLOWED_CIDRS', ANY_SOURCE_CIDRS),
+    fetches: { perSource: integer(env, 'PAYLINE_FETCHES_PER_SOURCE', 300, 1, 1_000_000), total: integer(env, 'PAYLINE_FETCHES_PER_MINUTE', 3000, 1, 10_000_000) },
+  };
   if (raw !== undefined) return { merchants: parsePaylineMerchants(raw), ...settings };
   return demo ? { merchants: [DEMO_PAYLINE_MERCHANT], ...settings } : undefined;
 }

@@ -9,6 +9,7 @@ export interface Metrics {
   ipnReplySeconds: Histogram<'provider'>;
   ipnUnrecorded: Counter<'provider' | 'verdict'>;
   ipnNotApplied: Counter<'provider' | 'kind'>;
+  paylineFetchesRefused: Counter;
   relayAttempts: Counter<'outcome'>;
   relayAttemptSeconds: Histogram;
 }
@@ -44,6 +45,11 @@ export function createMetrics(): Metrics {
       name: 'ipn_not_applied_total',
       help: 'Authentic notifications recorded and answered 2xx without changing an order, by kind: not_for_orders, unrecognized (a shape not read yet), unconfigured (fix the configuration, then replay), unknown_status',
       labelNames: ['provider', 'kind'],
+      registers: [registry],
+    }),
+    paylineFetchesRefused: new Counter({
+      name: 'payline_fetches_refused_total',
+      help: 'Payline triggers answered 503 without a fetch: their address had used its fetch budget of the minute (PAYLINE_FETCHES_PER_SOURCE, PAYLINE_FETCHES_PER_MINUTE)',
       registers: [registry],
     }),
     relayAttempts: new Counter({

@@ -184,6 +184,7 @@ describe('Payline configuration', () => {
   it('production with PAYLINE_MERCHANTS alone: the directory and default endpoint of the environment', () => {
     const config = loadConfig({ NODE_ENV: 'production', PAYLINE_MERCHANTS: merchants([{ merchantId: '12345678901234', accessKey: ' key ', contracts: ['1234567'] }, { merchantId: 'homo-1', accessKey: 'k', environment: 'homologation' }]) });
     expect(config.payline).toEqual({
+      fetches: { perSource: 300, total: 3000 },
       merchants: [
         { merchantId: '12345678901234', accessKey: 'key', environment: 'production', directoryUrl: 'https://payment.payline.com/services/servicesendpoints/SOAP/12345678901234', defaultUrl: 'https://services.payline.com/V4/services/', contracts: ['1234567'] },
         { merchantId: 'homo-1', accessKey: 'k', environment: 'homologation', directoryUrl: 'https://homologation-payment.payline.com/services/servicesendpoints/SOAP/homo-1', defaultUrl: 'https://homologation.payline.com/V4/services/', contracts: [] },

@@ -13,7 +13,7 @@ import type { Readiness } from '../store/readiness';
 import { ipnHandler, type IpnProvider } from './ipn';
 import { createProviders } from './providers';
 import { sendText } from './reply';
-import { RecordBudget } from './record-budget';
+import { WindowBudget } from '../lib/window-budget';
 import type { BackgroundWrites } from './background-writes';
 import type { Metrics } from '../metrics';
 
@@ -51,7 +51,7 @@ type ReceiverRoute = (req: IncomingMessage, res: ServerResponse, query: string) 
 function receiverRoutes(deps: AppDeps, providers: Map<Provider, IpnProvider>, trust: TrustFunction): Map<string, ReceiverRoute> {
   const { config, logger, metrics } = deps;
   const answerLogger = logger.child({}, { redact: { paths: [] } });
-  const ipnDeps = { db: deps.db, logger, answerLogger, metrics, deadlineMs: config.ipnDeadlineMs, bodyLimitBytes: config.ipnBodyLimitBytes, recordBudget: new RecordBudget(config.rejectedRecords.perSource, config.rejectedRecords.total), background: deps.background };
+  const ipnDeps = { db: deps.db, logger, answerLogger, metrics, deadlineMs: config.ipnDeadlineMs, bodyLimitBytes: config.ipnBodyLimitBytes, recordBudget: new WindowBudget(config.rejectedRecords.perSource, config.rejectedRecords.total), background: deps.background };
   const routes = new Map<string, ReceiverRoute>();
   for (const provider of providers.values()) {
     const handle = ipnHandler(provider, ipnDeps);
@@ -72,7 +72,7 @@ type TrustFunction = (address: string, hop: number) => boolean;
 
 /** The receiver routes first, matched as Express would match them; anything else to Express. */
 export function createApp(deps: AppDeps): AppHandler {
-  const providers = createProviders(deps.config);
+  const providers = createProviders(deps.config, () => deps.metrics.paylineFetchesRefused.inc());
   const app = createExpressApp(deps, providers);
   // Express compiles `trust proxy` into this function; req.ip is proxyaddr(req, it).
   const trust = app.get('trust proxy fn') as TrustFunction;

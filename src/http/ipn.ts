@@ -12,7 +12,7 @@ import { recordRejectedDelivery } from '../store/deliveries';
 import { DeadlineExceededError, type DeliveryInput } from '../store/ingest';
 import type { Database } from '../store/schema';
 import type { Metrics } from '../metrics';
-import type { RecordBudget } from './record-budget';
+import type { WindowBudget } from '../lib/window-budget';
 import type { BackgroundWrites } from './background-writes';
 import { replyLine, sendText, statusOf, type Verdict } from './reply';
 import { settleCall } from './settle';
@@ -50,7 +50,7 @@ export interface IpnDeps {
   deadlineMs: number;
   bodyLimitBytes: number;
   /** Caps the audit records of calls from disallowed sources. */
-  recordBudget: RecordBudget;
+  recordBudget: WindowBudget;
   background: BackgroundWrites;
 }
 
@@ -173,7 +173,7 @@ async function handleExchange(x: Exchange): Promise<void> {
   const signature = x.provider.signatureHeader === undefined ? null : headerText(x.req.headers[x.provider.signatureHeader]);
   x.delivery.signature_header = signature;
 
-  const result = await x.provider.handle({ body, query, signature, receivedAt: x.receivedAt, signal: x.signal });
+  const result = await x.provider.handle({ body, query, signature, receivedAt: x.receivedAt, signal: x.signal, source: x.delivery.source_ip });
   if (!result.ok) return reject(x, result.rejection.verdict, result.rejection.reason);
   if (result.deferred !== undefined) return recordDeferred(x, result.deferred, result.ignored ?? 'the platform did not answer in time');
   // A call about no order is answered 2xx only once recorded: a refusal would only make the platform retry it.

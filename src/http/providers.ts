@@ -5,10 +5,13 @@ import { handleLyraNotification } from '../providers/lyra';
 import { handlePayboxNotification } from '../providers/paybox';
 import { handleStripeNotification } from '../providers/stripe';
 import { handlePaylineNotification, paylineReceiver } from '../outbound/payline';
+import { PaylineFetchGuard } from '../outbound/payline-guard';
+import { WindowBudget } from '../lib/window-budget';
 import type { IpnProvider } from './ipn';
 
 /** Every provider the service receives, by name: the routes and the replay use the same ones. */
-export function createProviders(config: Config): Map<Provider, IpnProvider> {
+/** `onPaylineRefused` counts the Payline triggers refused for their source's fetch budget. */
+export function createProviders(config: Config, onPaylineRefused?: () => void): Map<Provider, IpnProvider> {
   const providers = new Map<Provider, IpnProvider>();
   const { lyra, paybox, stripe, payline } = config;
   if (lyra !== undefined) {
@@ -51,7 +54,8 @@ export function createProviders(config: Config): Map<Provider, IpnProvider> {
   }
   if (payline !== undefined) {
     // The fetch may take 60% of the reply deadline: the rest records the call, or the deferred fetch.
-    const receiver = paylineReceiver(payline.merchants, payline.connectTimeoutMs, Math.floor(config.ipnDeadlineMs * 0.6));
+    const guard = new PaylineFetchGuard(new WindowBudget(payline.fetches.perSource, payline.fetches.total), onPaylineRefused);
+    const receiver = paylineReceiver(payline.merchants, payline.connectTimeoutMs, Math.floor(config.ipnDeadlineMs * 0.6), guard);
     providers.set('payline', {
       name: 'payline',
       // An unsigned trigger in the query string; the result is fetched from Payline.

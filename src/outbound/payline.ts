@@ -2,7 +2,9 @@ import { selectByParameter } from '../lib/select-by-parameter';
 import { FieldError } from '../providers/lyra/fields';
 import { normalizePaylineDetails, parsePaylineTrigger, paylineRequest, unconfiguredContract, type PaylineTrigger } from '../providers/payline';
 import { notApplied, reject, type ProviderRequest, type ProviderResult } from '../providers/types';
+import { WindowBudget } from '../lib/window-budget';
 import { PaylineApi, PaylineUnavailableError, type PaylineMerchant } from './payline-api';
+import { FETCH_BUDGET_SPENT, PaylineFetchGuard } from './payline-guard';
 
 /** The URL parameter of `notificationURL` that says which merchant a call is for, when there are several. */
 export const MERCHANT_PARAMETER = 'merchant';
@@ -11,10 +13,12 @@ export interface PaylineReceiver {
   merchants: ReadonlyMap<string, { merchant: PaylineMerchant; api: PaylineApi }>;
   /** The part of the reply deadline the fetch may take in the request; the rest is for recording. */
   inRequestBudgetMs: number;
+  /** Keeps forged triggers from making the service call Payline without bound. */
+  guard: PaylineFetchGuard;
 }
 
-export function paylineReceiver(merchants: readonly PaylineMerchant[], connectTimeoutMs: number, inRequestBudgetMs: number): PaylineReceiver {
-  return { merchants: new Map(merchants.map((merchant) => [merchant.merchantId, { merchant, api: new PaylineApi(merchant, { connectTimeoutMs }) }])), inRequestBudgetMs };
+export function paylineReceiver(merchants: readonly PaylineMerchant[], connectTimeoutMs: number, inRequestBudgetMs: number, guard = new PaylineFetchGuard(new WindowBudget(Infinity, Infinity))): PaylineReceiver {
+  return { merchants: new Map(merchants.map((merchant) => [merchant.merchantId, { merchant, api: new PaylineApi(merchant, { connectTimeoutMs }) }])), inRequestBudgetMs, guard };
 }
 
 type Selected = { merchant: PaylineMerchant; api: PaylineApi };
@@ -74,9 +78,14 @@ const triggerKeyOf = (trigger: Resolved['trigger']): string => `${trigger.notifi
 export async function handlePaylineNotification(request: ProviderRequest, receiver: PaylineReceiver): Promise<ProviderResult> {
   const resolved = resolve(request.query, receiver);
   if (!('trigger' in resolved)) return resolved;
-  const budget = AbortSignal.timeout(receiver.inRequestBudgetMs);
-  const result = await fetchResolved(resolved, request.signal === undefined ? budget : AbortSignal.any([request.signal, budget]));
+  const key = `${resolved.selected.merchant.merchantId}|${triggerKeyOf(resolved.trigger)}`;
+  const result = await receiver.guard.run(key, request.source, () => {
+    const budget = AbortSignal.timeout(receiver.inRequestBudgetMs);
+    return fetchResolved(resolved, request.signal === undefined ? budget : AbortSignal.any([request.signal, budget]));
+  });
   if (result.ok || result.rejection.verdict !== 'unavailable' || request.signal?.aborted === true) return result;
+  // Refused by the guard: nothing was asked, so nothing is deferred; Payline repeats the trigger.
+  if (result.rejection.reason === FETCH_BUDGET_SPENT) return result;
   const deferred = { merchantId: resolved.selected.merchant.merchantId, triggerKey: triggerKeyOf(resolved.trigger), rawQuery: request.query };
   return { ok: true, notifications: [], ignored: result.rejection.reason, deferred };
 }

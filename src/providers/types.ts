@@ -59,4 +59,6 @@ export interface ProviderRequest {
   receivedAt: Date;
   /** The reply deadline, for a provider that must call the platform back (Payline). */
   signal?: AbortSignal;
+  /** The caller's address, for a provider whose calls cost a fetch (Payline); none on replay. */
+  source?: string;
 }

@@ -215,3 +215,46 @@ describe('Payline notifications over HTTP', () => {
     expect((await order('PL-8')).status).toBe('PAID');
   });
 });
+
+describe('Payline triggers cannot be used as an amplifier', () => {
+  const fetchesOf = (key: string) => fake.calls.filter((c) => c.key === key).length;
+  const from = (target: ReturnType<typeof app>, query: string, address: string) => request(target).get(`/ipn/payline?${query}`).set('X-Forwarded-For', address);
+
+  it('concurrent copies of one trigger make one fetch; a final result is answered again without one', async () => {
+    fake.results.set('AMP1', paid('PL-A1', 'TXA1'));
+    const target = app();
+    const replies = await Promise.all(Array.from({ length: 10 }, () => notify(target, 'notificationType=WEBTRS&token=AMP1')));
+    expect(replies.every((r) => r.status === 200)).toBe(true);
+    expect(fetchesOf('AMP1')).toBe(1);
+    expect((await notify(target, 'notificationType=WEBTRS&token=AMP1')).text).toBe('OK-duplicate: order PL-A1: already received');
+    expect(fetchesOf('AMP1')).toBe(1);
+    expect((await order('PL-A1')).status).toBe('PAID');
+  });
+
+  it('a pending result is fetched again; an unknown token is answered from the first answer', async () => {
+    fake.results.set('AMP2', { ...paid('PL-A2', 'TXA2'), code: '02306', shortMessage: 'INPROGRESS' });
+    const target = app();
+    await notify(target, 'notificationType=WEBTRS&token=AMP2');
+    fake.results.set('AMP2', paid('PL-A2', 'TXA2'));
+    expect((await notify(target, 'notificationType=WEBTRS&token=AMP2')).text).toBe('OK-applied: order PL-A2: 00000, order PAID');
+    expect(fetchesOf('AMP2')).toBe(2);
+    for (let i = 0; i < 3; i++) expect((await notify(target, 'notificationType=WEBTRS&token=FORGED1')).status).toBe(400);
+    expect(fetchesOf('FORGED1')).toBe(1);
+  });
+
+  it('each address has a budget of fetches per minute: past it the trigger is answered 503, counted, and fetches nothing', async () => {
+    const merchant = { merchantId: 'm1', accessKey: 'access-key-1', environment: 'homologation', directoryUrl: fake.directoryUrl('m1'), defaultUrl: fake.endpointUrl('a') };
+    const t = createTestApp(database, { PAYLINE_MERCHANTS: JSON.stringify([merchant]), PAYLINE_CONNECT_TIMEOUT_MS: '500', PAYLINE_FETCHES_PER_SOURCE: '3' });
+    const statuses = [];
+    for (let i = 0; i < 5; i++) statuses.push((await from(t.app, `notificationType=WEBTRS&token=FORGE${i}`, '203.0.113.60')).status);
+    expect(statuses).toEqual([400, 400, 400, 503, 503]);
+    const refused = await from(t.app, 'notificationType=WEBTRS&token=FORGE9', '203.0.113.60');
+    expect(refused.text).toBe('KO-temporarily unavailable, not recorded, retry later: too many Payline fetches for this address this minute; retry later');
+    expect(fake.calls.filter((c) => c.key.startsWith('FORGE')).length).toBe(3);
+    expect(await t.metrics.registry.getSingleMetricAsString('payline_fetches_refused_total')).toContain('payline_fetches_refused_total 3');
+    // Another address is not held back by the forger's.
+    fake.results.set('AMP3', paid('PL-A3', 'TXA3'));
+    expect((await from(t.app, 'notificationType=WEBTRS&token=AMP3', '203.0.113.61')).status).toBe(200);
+    expect(await database.db.selectFrom('payline_fetches').select('id').execute()).toEqual([]);
+  });
+});

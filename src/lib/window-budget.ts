@@ -1,9 +1,10 @@
 /**
- * How many rejected calls (from any source, allowed or not) are written to the audit table per
- * window: the first ones of each source, and no more than a global ceiling, so a scanner, a flood
- * or a forger cannot grow the table without bound. The rest are only counted in metrics.
+ * How much of something each source may have per window (a minute by default): the first ones of
+ * each source, and no more than a global ceiling. It bounds what a flood or a forger can cost:
+ * the audit records of rejected calls, the fetches a Payline trigger makes. Past it, the caller
+ * is only answered and counted.
  */
-export class RecordBudget {
+export class WindowBudget {
   private windowStartedAt = 0;
   private total = 0;
   private readonly perSource = new Map<string, number>();
@@ -15,7 +16,7 @@ export class RecordBudget {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Whether this call may be recorded; counts it either way. */
+  /** Whether this source may have one more in this window; counts it either way. */
   take(source: string): boolean {
     const now = this.now();
     if (now - this.windowStartedAt >= this.windowMs) {
