@@ -1,5 +1,5 @@
 import type { ProviderResult } from '../providers/types';
-import { WindowBudget } from '../lib/window-budget';
+import type { WindowBudget } from '../lib/window-budget';
 
 /**
  * A Payline trigger is unsigned: anyone can send one, and each would make the service call
