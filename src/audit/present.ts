@@ -1,7 +1,7 @@
 import { orderAggregateId } from '../domain/events';
 import type { DeliveryRecord, EventRecord, NotificationRecord } from '../store/audit';
 import type { Selectable } from 'kysely';
-import type { OrderRow, PaymentMethodsTable, SubscriptionPaymentsTable, SubscriptionsTable, TransactionRow } from '../store/schema';
+import type { OperatorActionsTable, OrderRow, PaymentMethodsTable, SubscriptionPaymentsTable, SubscriptionsTable, TransactionRow } from '../store/schema';
 import { maskRawBody, maskStoredBody } from './mask';
 
 // Database rows to API JSON: camelCase, and nothing that is not meant to be shown.
@@ -162,4 +162,16 @@ export const presentInstallment = (i: Selectable<SubscriptionPaymentsTable>) => 
   currency: i.currency,
   createdAt: i.created_at,
   updatedAt: i.updated_at,
+});
+
+export const presentOperatorAction = (a: Selectable<OperatorActionsTable>) => ({
+  id: a.id,
+  at: a.at,
+  tokenName: a.token_name,
+  action: a.action,
+  target: a.target,
+  outcome: a.outcome,
+  detail: a.detail,
+  sourceIp: a.source_ip,
+  requestId: a.request_id,
 });

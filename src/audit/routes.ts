@@ -7,7 +7,7 @@ import { eraseCallsOfOrders, listOperatorActions, recordOperatorAction } from '.
 import { authenticate, type OperatorToken, type Scope } from './tokens';
 import type { Database } from '../store/schema';
 import { encodeCursor, onlyKnown, oneOf, OUTBOX_STATES, page, positiveId, range, text, transactionStatus, uuid } from './params';
-import { presentDelivery, presentEvent, presentNotification, presentPaymentMethod } from './present';
+import { presentDelivery, presentEvent, presentNotification, presentOperatorAction, presentPaymentMethod } from './present';
 import { deliveryView, notificationView, orderViews, subscriptionViews } from './views';
 import { conflict, invalidParameter, notFound, ProblemError, sendProblem } from './problem';
 import { replayCall } from './replay';
@@ -62,14 +62,15 @@ const caller = (req: Request) => ({ sourceIp: req.ip ?? 'unknown', requestId: ty
  * (a problem answered to the operator, such as 409) or failed.
  */
 async function logged<T>(db: Kysely<Database>, req: Request, res: Response, action: string, target: string, run: () => Promise<T>, detailOf: (result: T) => string): Promise<T> {
-  const entry = { tokenName: operatorOf(res).name, action, target, sourceIp: req.ip ?? null, requestId: caller(req).requestId };
+  const entry = { tokenName: operatorOf(res).name, action, target, ...caller(req) };
   try {
     const result = await run();
     await recordOperatorAction(db, { ...entry, outcome: 'done', detail: detailOf(result) });
     return result;
   } catch (error) {
     const refused = error instanceof ProblemError;
-    await recordOperatorAction(db, { ...entry, outcome: refused ? 'refused' : 'failed', detail: refused ? error.problem.detail : 'the database did not answer' }).catch(() => undefined);
+    // A failure other than a refusal is in the service's log; the database may be what failed.
+    await recordOperatorAction(db, { ...entry, outcome: refused ? 'refused' : 'failed', detail: refused ? error.problem.detail : 'failed: see the service log' }).catch(() => undefined);
     throw error;
   }
 }
@@ -201,14 +202,8 @@ export function auditRouter(deps: AuditDeps): Router {
 
   router.get('/operator-actions', read, async (req, res) => {
     onlyKnown(req.query, ['tokenName', 'action', ...PAGE]);
-    const request = page(req.query);
-    const rows = await listOperatorActions(db, { tokenName: text(req.query, 'tokenName'), action: text(req.query, 'action') }, request);
-    const more = rows.length > request.limit;
-    const kept = more ? rows.slice(0, request.limit) : rows;
-    res.json({
-      data: kept.map((a) => ({ id: a.id, at: a.at, tokenName: a.token_name, action: a.action, target: a.target, outcome: a.outcome, detail: a.detail, sourceIp: a.source_ip, requestId: a.request_id })),
-      nextCursor: encodeCursor(more ? (kept.at(-1)?.id ?? null) : null),
-    });
+    const result = await listOperatorActions(db, { tokenName: text(req.query, 'tokenName'), action: text(req.query, 'action') }, page(req.query));
+    res.json({ data: result.rows.map(presentOperatorAction), nextCursor: encodeCursor(result.next) });
   });
 
   router.use((req, res) => sendProblem(res, { title: 'Not found', status: 404, detail: `no ${req.method} ${req.baseUrl}${req.path} in this API` }));

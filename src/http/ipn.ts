@@ -49,7 +49,7 @@ export interface IpnDeps {
   metrics: Metrics;
   deadlineMs: number;
   bodyLimitBytes: number;
-  /** Caps the audit records of calls from disallowed sources. */
+  /** Caps the audit records of rejected calls, per source and in all. */
   recordBudget: WindowBudget;
   background: BackgroundWrites;
 }

@@ -30,24 +30,18 @@ export function describeSummary(summary: IngestSummary, also: string | null = nu
 /** Of several decisions, the most telling speaks for the call: applied, then stale, then not applied. */
 const RANK: readonly NotificationOutcome[] = ['applied', 'stale', 'unknown_status', 'duplicate'];
 
-function walletVerdict(decisions: readonly WalletDecision[]): NotificationOutcome {
-  return RANK.find((outcome) => decisions.some((d) => d.outcome === outcome)) ?? 'duplicate';
+/** The call's verdict, reason and reply, from what was decided of its tokens and subscriptions. */
+function describeWallet(decisions: readonly WalletDecision[]) {
+  const verdict = RANK.find((outcome) => decisions.some((d) => d.outcome === outcome)) ?? 'duplicate';
+  const reason = decisions.map((d) => d.detail).join('; ');
+  return { verdict, reason, http_status: statusOf(verdict), reply: replyLine(verdict, reason) };
 }
-
-const walletDetail = (decisions: readonly WalletDecision[]): string => decisions.map((d) => d.detail).join('; ');
 
 /** A call about tokens or subscriptions only: decided, written and recorded in one transaction. */
 async function settleWallet(db: Kysely<Database>, delivery: DeliveryInput, wallet: readonly WalletNotification[], limits?: IngestLimits): Promise<SettledCall> {
-  const { decisions, deliveryId } = await writeWallet(db, wallet, {
-    commitBy: limits?.commitBy ?? null,
-    delivery: (made) => {
-      const verdict = walletVerdict(made);
-      return { ...delivery, verdict, reason: walletDetail(made), http_status: statusOf(verdict), reply: replyLine(verdict, walletDetail(made)) };
-    },
-  });
-  const verdict = walletVerdict(decisions);
-  const notApplied = verdict === 'unknown_status' ? 'unknown_status' : null;
-  return { deliveryId: deliveryId as number, verdict, httpStatus: statusOf(verdict), reply: replyLine(verdict, walletDetail(decisions)), notificationIds: [], orderId: null, orderStatus: null, notApplied };
+  const written = await writeWallet(db, wallet, { commitBy: limits?.commitBy ?? null, delivery: (made) => ({ ...delivery, ...describeWallet(made) }) });
+  const { verdict, http_status: httpStatus, reply } = describeWallet(written.decisions);
+  return { deliveryId: written.deliveryId as number, verdict, httpStatus, reply, notificationIds: [], orderId: null, orderStatus: null, notApplied: verdict === 'unknown_status' ? 'unknown_status' : null };
 }
 
 /** A call that applies nothing, recorded with its verdict and reason. */
@@ -68,7 +62,7 @@ export async function settleCall(db: Kysely<Database>, delivery: DeliveryInput, 
   if (result.notifications.length === 0) return settleWallet(db, delivery, wallet, limits);
   // The token or subscription first, in its own transaction: should the order's write then fail,
   // the platform's retry finds them written and announces them no second time.
-  const also = wallet.length === 0 ? null : walletDetail((await writeWallet(db, wallet, { commitBy: limits?.commitBy ?? null })).decisions);
+  const also = wallet.length === 0 ? null : describeWallet((await writeWallet(db, wallet, { commitBy: limits?.commitBy ?? null })).decisions).reason;
   try {
     const outcome = await ingestNotifications(db, { ...delivery, fetched_from: result.fetchedFrom ?? null }, result.notifications, (summary) => describeSummary(summary, also), limits);
     const { deliveryId, notificationIds, orderId, orderStatus } = outcome;

@@ -1,6 +1,9 @@
 import type { ProviderResult } from '../providers/types';
 import type { WindowBudget } from '../lib/window-budget';
 
+/** The reason a trigger refused for its source's budget is answered with. */
+export const FETCH_BUDGET_SPENT = 'too many Payline fetches for this address this minute; retry later';
+
 /**
  * A Payline trigger is unsigned: anyone can send one, and each would make the service call
  * Payline with the merchant's credentials. The guard keeps that from becoming an amplifier:
@@ -11,8 +14,6 @@ import type { WindowBudget } from '../lib/window-budget';
  *   repeats a trigger every minute) and counted.
  * Kept in this process's memory (bounded): after a restart a trigger is fetched once more.
  */
-/** The reason a trigger refused for its source's budget is answered with. */
-export const FETCH_BUDGET_SPENT = 'too many Payline fetches for this address this minute; retry later';
 
 export class PaylineFetchGuard {
   private readonly inFlight = new Map<string, Promise<ProviderResult>>();

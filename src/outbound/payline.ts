@@ -4,7 +4,7 @@ import { normalizePaylineDetails, parsePaylineTrigger, paylineRequest, unconfigu
 import { notApplied, reject, type ProviderRequest, type ProviderResult } from '../providers/types';
 import { WindowBudget } from '../lib/window-budget';
 import { PaylineApi, PaylineUnavailableError, type PaylineMerchant } from './payline-api';
-import { FETCH_BUDGET_SPENT, PaylineFetchGuard } from './payline-guard';
+import { PaylineFetchGuard } from './payline-guard';
 
 /** The URL parameter of `notificationURL` that says which merchant a call is for, when there are several. */
 export const MERCHANT_PARAMETER = 'merchant';
@@ -79,13 +79,15 @@ export async function handlePaylineNotification(request: ProviderRequest, receiv
   const resolved = resolve(request.query, receiver);
   if (!('trigger' in resolved)) return resolved;
   const key = `${resolved.selected.merchant.merchantId}|${triggerKeyOf(resolved.trigger)}`;
-  const result = await receiver.guard.run(key, request.source, () => {
-    const budget = AbortSignal.timeout(receiver.inRequestBudgetMs);
-    return fetchResolved(resolved, request.signal === undefined ? budget : AbortSignal.any([request.signal, budget]));
-  });
+  // A refusal of the guard asked Payline nothing, so it is never deferred: Payline repeats the trigger.
+  return receiver.guard.run(key, request.source, () => fetchOrDefer(resolved, request, receiver));
+}
+
+/** The fetch within the in-request budget; when Payline does not answer in it, a fetch to run later. */
+async function fetchOrDefer(resolved: Resolved, request: ProviderRequest, receiver: PaylineReceiver): Promise<ProviderResult> {
+  const budget = AbortSignal.timeout(receiver.inRequestBudgetMs);
+  const result = await fetchResolved(resolved, request.signal === undefined ? budget : AbortSignal.any([request.signal, budget]));
   if (result.ok || result.rejection.verdict !== 'unavailable' || request.signal?.aborted === true) return result;
-  // Refused by the guard: nothing was asked, so nothing is deferred; Payline repeats the trigger.
-  if (result.rejection.reason === FETCH_BUDGET_SPENT) return result;
   const deferred = { merchantId: resolved.selected.merchant.merchantId, triggerKey: triggerKeyOf(resolved.trigger), rawQuery: request.query };
   return { ok: true, notifications: [], ignored: result.rejection.reason, deferred };
 }

@@ -39,7 +39,7 @@ export interface OutboxFilter {
   aggregateId?: string | undefined;
 }
 
-function toPage<T>(rows: T[], limit: number, idOf: (row: T) => number): Page<T> {
+export function toPage<T>(rows: T[], limit: number, idOf: (row: T) => number): Page<T> {
   const more = rows.length > limit;
   const kept = more ? rows.slice(0, limit) : rows;
   const last = kept[kept.length - 1];

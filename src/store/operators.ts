@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { PageRequest } from './audit';
+import { toPage, type PageRequest } from './audit';
 import type { Database } from './schema';
 
 export interface OperatorAction {
@@ -20,12 +20,12 @@ export async function recordOperatorAction(db: Kysely<Database>, a: OperatorActi
 }
 
 /** Newest first, keyset by id. */
-export function listOperatorActions(db: Kysely<Database>, filter: { tokenName?: string | undefined; action?: string | undefined }, page: PageRequest) {
+export async function listOperatorActions(db: Kysely<Database>, filter: { tokenName?: string | undefined; action?: string | undefined }, page: PageRequest) {
   let query = db.selectFrom('operator_actions').selectAll().orderBy('id', 'desc').limit(page.limit + 1);
   if (filter.tokenName !== undefined) query = query.where('token_name', '=', filter.tokenName);
   if (filter.action !== undefined) query = query.where('action', '=', filter.action);
   if (page.before !== undefined) query = query.where('id', '<', page.before);
-  return query.execute();
+  return toPage(await query.execute(), page.limit, (row) => row.id);
 }
 
 /**

@@ -60,6 +60,7 @@ describe('forged traffic on a route open to any source', () => {
         req.on('error', reject);
         req.end(body);
       });
+    const logsBefore = capturedLogs.length;
     try {
       const before = await sizeOf();
       const started = Date.now();
@@ -75,6 +76,10 @@ describe('forged traffic on a route open to any source', () => {
       // 1.5 GiB were sent; what is stored is a budget's worth of 8 KiB heads, with room for pages and indexes.
       expect(await sizeOf() - before).toBeLessThan(recorded.length * (REJECTED_BODY_KEPT_BYTES + 4096) + 256 * 1024);
       expect(await t.metrics.registry.getSingleMetricAsString('ipn_calls_unrecorded_total')).toContain(`ipn_calls_unrecorded_total{provider="stripe",verdict="bad_signature"} ${3000 - recorded.length}`);
+      // Nor logged: one answer line per recorded call only.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const answered = capturedLogs.slice(logsBefore).filter((line) => line.includes('"msg":"notification answered"') && line.includes('"provider":"stripe"'));
+      expect(answered.length).toBe(recorded.length);
     } finally {
       agent.destroy();
       await new Promise((resolve) => server.close(resolve));
