@@ -10,6 +10,7 @@ import pg from 'pg';
 import { openDatabase } from '../src/store/database';
 import { lyraFormBody } from '../src/tools/lyra-notifications';
 import { freePort, root } from '../test/helpers/service';
+import { describeMix, realisticMix } from './mix';
 
 /**
  * The request path under load: the real service against a bare baseline (parse, verify, one
@@ -53,6 +54,8 @@ interface Figures {
   max: number;
   ok: number;
   non2xx: number;
+  /** Forged calls sent, each answered 401: the non-2xx a run is expected to have. */
+  forged: number;
   errors: number;
 }
 
@@ -63,8 +66,24 @@ function nextBody(): string {
   return lyraFormBody({ shopId: SHOP.shopId, orderId: `B-${process.pid}-${n}`, status: 'AUTHORISED', transactionUuid: `${process.pid.toString(16)}${n.toString(16)}`.padStart(32, 'b'), amount: 1000 + (n % 9000) }, SHOP.testKey);
 }
 
-async function load(label: string, port: number, duration = DURATION): Promise<Figures> {
-  const bodies = Array.from({ length: 20_000 }, nextBody);
+/** What a run sends: the realistic mix of merchant traffic, or first notifications of new orders only. */
+type Workload = 'mix' | 'first';
+let runs = 0;
+
+/** The bodies of a run, made before it starts so that signing them costs the load generator nothing. */
+function callsOf(workload: Workload, duration: number): { body: string; forged: boolean }[] {
+  // More than the fastest run sends: a run that reached the end would replay calls as retries.
+  const count = Math.ceil(duration * 6000);
+  if (workload === 'first') return Array.from({ length: count }, () => ({ body: nextBody(), forged: false }));
+  const next = realisticMix(SHOP, `M-${process.pid}-${runs++}`);
+  return Array.from({ length: count }, () => {
+    const call = next();
+    return { body: call.body, forged: call.kind === 'forged' };
+  });
+}
+
+async function load(label: string, port: number, duration = DURATION, workload: Workload = 'first'): Promise<Figures> {
+  const calls = callsOf(workload, duration);
   let next = 0;
   const result = await autocannon({
     url: `http://127.0.0.1:${port}/ipn/lyra`,
@@ -72,9 +91,11 @@ async function load(label: string, port: number, duration = DURATION): Promise<F
     duration,
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    requests: [{ setupRequest: (req) => ({ ...req, body: bodies[next++] ?? nextBody() }) }],
+    requests: [{ setupRequest: (req) => ({ ...req, body: calls[next++ % calls.length]?.body }) }],
   });
-  return { label, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max, ok: result['2xx'], non2xx: result.non2xx, errors: result.errors + result.timeouts };
+  if (next > calls.length) throw new Error(`${label}: the run sent more than the ${calls.length} calls made for it`);
+  const forged = calls.slice(0, next).filter((c) => c.forged).length;
+  return { label, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max, ok: result['2xx'], non2xx: result.non2xx, forged, errors: result.errors + result.timeouts };
 }
 
 /**
@@ -135,7 +156,7 @@ async function startService(env: Record<string, string>): Promise<Running> {
 async function startBaseline(databaseUrl: string): Promise<Running> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'baseline-server.ts')], {
     cwd: root,
-    env: { ...process.env, NODE_OPTIONS: '', DATABASE_URL: databaseUrl, BASELINE_KEY: SHOP.testKey },
+    env: { ...process.env, NODE_OPTIONS: '', DATABASE_URL: databaseUrl, BASELINE_KEY: SHOP.testKey, BASELINE_PASSWORD: SHOP.testPassword },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolve, reject) => {
@@ -160,7 +181,7 @@ function peakRssMb(child: ChildProcess): number {
 }
 
 const fmt = (f: Figures) =>
-  `${f.label.padEnd(28)} ${f.rps.toFixed(0).padStart(6)} req/s   p50 ${String(f.p50).padStart(4)} ms   p99 ${String(f.p99).padStart(4)} ms   max ${String(f.max).padStart(5)} ms   2xx ${f.ok}   non-2xx ${f.non2xx}   errors ${f.errors}`;
+  `${f.label.padEnd(28)} ${f.rps.toFixed(0).padStart(6)} req/s   p50 ${String(f.p50).padStart(4)} ms   p99 ${String(f.p99).padStart(4)} ms   max ${String(f.max).padStart(5)} ms   2xx ${f.ok}   non-2xx ${f.non2xx}${f.forged > 0 ? ` (${f.forged} forged sent)` : ''}   errors ${f.errors}`;
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /**
@@ -259,10 +280,29 @@ async function countStored(url: string | undefined, dataDir: string): Promise<{ 
   const handle = await openDatabase({ url, dataDir, poolSize: 1, statementTimeoutMs: 60_000 });
   try {
     const row = await sql<{ notifications: number; outbox: number; deliveries: number }>`
-      SELECT (SELECT count(*)::int FROM notifications WHERE dedup_key NOT LIKE 'seed-%') AS notifications,
-             (SELECT count(*)::int FROM outbox WHERE notification_id IN (SELECT id FROM notifications WHERE dedup_key NOT LIKE 'seed-%')) AS outbox,
-             (SELECT count(*)::int FROM deliveries WHERE http_status = 200 AND reply LIKE 'OK-applied%' AND source_ip = '127.0.0.1') AS deliveries`.execute(handle.db);
+      SELECT (SELECT count(*)::int FROM notifications WHERE order_id LIKE 'B-%') AS notifications,
+             (SELECT count(*)::int FROM outbox WHERE notification_id IN (SELECT id FROM notifications WHERE order_id LIKE 'B-%')) AS outbox,
+             (SELECT count(*)::int FROM deliveries WHERE http_status = 200 AND reply LIKE 'OK-applied: order B-%' AND source_ip = '127.0.0.1') AS deliveries`.execute(handle.db);
     return row.rows[0] as { notifications: number; outbox: number; deliveries: number };
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Of the mix: every 2xx has its call recorded, and nothing was applied twice (no order has two
+ * events of one type: each story's follow-up moves its order at most once).
+ */
+async function checkMixStored(url: string, okCount: number): Promise<{ ok: boolean; line: string }> {
+  const handle = await openDatabase({ url, dataDir: '', poolSize: 1, statementTimeoutMs: 60_000 });
+  try {
+    const row = (
+      await sql<{ recorded: number; doubled: number }>`
+        SELECT (SELECT count(*)::int FROM deliveries WHERE http_status < 300 AND source_ip = '127.0.0.1' AND reply NOT LIKE '%order B-%') AS recorded,
+               (SELECT count(*)::int FROM (SELECT 1 FROM outbox WHERE aggregateid LIKE '%:M-%' GROUP BY aggregateid, type HAVING count(*) > 1) d) AS doubled`.execute(handle.db)
+    ).rows[0] as { recorded: number; doubled: number };
+    const ok = row.recorded >= okCount && row.doubled === 0;
+    return { ok, line: `mix stored: ${okCount} 2xx replies -> ${row.recorded} recorded calls; orders with an event applied twice: ${row.doubled}; ${ok ? 'yes' : 'NO'}` };
   } finally {
     await handle.close();
   }
@@ -279,6 +319,8 @@ async function main(): Promise<void> {
   const results: Figures[] = [];
   const serviceRuns: Figures[] = [];
   const baselineRuns: Figures[] = [];
+  const mixRuns: Figures[] = [];
+  const mixBaselineRuns: Figures[] = [];
   /** Service runs whose 2xx are checked in the database but not compared: the warm-up and the floods. */
   const uncomparedRuns: Figures[] = [];
   let peak = 0;
@@ -289,13 +331,19 @@ async function main(): Promise<void> {
     try {
       const [serviceWarmUp] = await warmUp(service.port, baseline.port);
       uncomparedRuns.push(serviceWarmUp as Figures);
-      for (let round = 1; round <= ROUNDS; round++) {
-        const a = await load(`service (round ${round})`, service.port);
-        const b = await load(`baseline (round ${round})`, baseline.port);
-        serviceRuns.push(a);
-        baselineRuns.push(b);
-        console.log(fmt(a));
-        console.log(fmt(b));
+      console.log(`realistic mix: ${describeMix(SHOP)}`);
+      for (const workload of ['mix', 'first'] as const) {
+        const name = workload === 'mix' ? 'mix' : 'first only';
+        for (let round = 1; round <= ROUNDS; round++) {
+          const a = await load(`service, ${name} (${round})`, service.port, DURATION, workload);
+          const b = await load(`baseline, ${name} (${round})`, baseline.port, DURATION, workload);
+          (workload === 'mix' ? mixRuns : serviceRuns).push(a);
+          (workload === 'mix' ? mixBaselineRuns : baselineRuns).push(b);
+          console.log(fmt(a));
+          console.log(fmt(b));
+          // A forged call is the only call answered other than 2xx.
+          if (a.non2xx !== a.forged || a.errors > 0) process.exitCode = 1;
+        }
       }
       if (FLOOD_CONNECTIONS > 0) {
         const baselineRps = mean(baselineRuns.map((f) => f.rps));
@@ -307,11 +355,16 @@ async function main(): Promise<void> {
       await service.stop();
       await baseline.stop();
     }
+    const mixRatio = mean(mixRuns.map((f) => f.rps)) / mean(mixBaselineRuns.map((f) => f.rps));
+    console.log(`realistic mix, service/baseline throughput: ${mixRatio.toFixed(2)}   p99 ${mixRuns.map((f) => f.p99).join(', ')} ms`);
+    const mixStored = await checkMixStored(databaseUrl, mixRuns.reduce((n, f) => n + f.ok, 0));
+    console.log(mixStored.line);
+    if (!mixStored.ok) process.exitCode = 1;
     const stored = await countStored(databaseUrl, '');
     const okCount = [...serviceRuns, ...uncomparedRuns].reduce((n, f) => n + f.ok, 0);
     const ratio = mean(serviceRuns.map((f) => f.rps)) / mean(baselineRuns.map((f) => f.rps));
     results.push(...serviceRuns, ...baselineRuns);
-    console.log(`service/baseline throughput: ${ratio.toFixed(2)}   service peak RSS: ${peak.toFixed(0)} MB`);
+    console.log(`first notifications, service/baseline throughput: ${ratio.toFixed(2)}   service peak RSS: ${peak.toFixed(0)} MB`);
     // Requests still in flight when a run ends are stored without autocannon counting their reply.
     const everyOkStored = stored.notifications >= okCount && stored.outbox === stored.notifications && stored.deliveries === stored.notifications;
     console.log(`stored: ${okCount} 2xx replies -> ${stored.notifications} notifications, ${stored.outbox} outbox rows, ${stored.deliveries} applied calls; every 2xx stored exactly once: ${everyOkStored ? 'yes' : 'NO'}`);
