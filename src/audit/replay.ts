@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Provider } from '../domain/notification';
 import type { IpnProvider } from '../http/ipn';
-import { recordCall, settleCall, type SettledCall } from '../http/settle';
-import type { DeliveryInput } from '../store/ingest';
+import { recordCall, settleCall, type SettledCall } from '../ingest/settle';
+import type { DeliveryInput } from '../store/deliveries';
 import type { Database } from '../store/schema';
 import { conflict } from './problem';
 

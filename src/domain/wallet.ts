@@ -107,7 +107,12 @@ export function decidePaymentMethod(stored: StoredPaymentMethod | null, n: Payme
 }
 
 /** A subscription is announced when it is created; anything else about it is recorded only. */
-export function decideSubscription(stored: { statusRaw: string } | null, n: SubscriptionNotification): WalletDecision {
+/** A subscription as stored: its platform status. */
+export interface StoredSubscription {
+  statusRaw: string;
+}
+
+export function decideSubscription(stored: StoredSubscription | null, n: SubscriptionNotification): WalletDecision {
   if (n.statusRaw !== 'CREATED') return { outcome: 'unknown_status', detail: `subscription ${n.subscriptionId} ${n.statusRaw}, nothing created`, event: null };
   if (stored?.statusRaw === 'CREATED') return { outcome: 'duplicate', detail: `subscription ${n.subscriptionId} already created`, event: null };
   return { outcome: 'applied', detail: `subscription ${n.subscriptionId} created`, event: 'subscription.created' };

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import express, { type ErrorRequestHandler, type Express } from 'express';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Router } from 'express';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
-import proxyaddr from 'proxy-addr';
 import type { Config } from '../config';
 import { auditRouter } from '../audit/routes';
 import type { Provider } from '../domain/notification';
@@ -40,65 +39,52 @@ function requestId(req: IncomingMessage, res: ServerResponse): string {
 /** The service's request listener, for `http.createServer` and for supertest. */
 export type AppHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
-/**
- * The notification routes, answered before Express: a call to `/ipn/<provider>` needs none of
- * its routing, request decoration or per-request logger, and skipping them is measurable under
- * load (bench/ingest.ts). They log one richer line of their own per call. The client address
- * follows the same `trust proxy` setting as Express's `req.ip`.
- */
-type ReceiverRoute = (req: IncomingMessage, res: ServerResponse, query: string) => Promise<void>;
+/** Every request gets its id first, whatever route answers it; pino-http and the notification routes read `req.id`. */
+const assignRequestId: RequestHandler = (req, res, next) => {
+  req.id = requestId(req, res);
+  next();
+};
 
-function receiverRoutes(deps: AppDeps, providers: Map<Provider, IpnProvider>, trust: TrustFunction): Map<string, ReceiverRoute> {
+/**
+ * `/ipn/<provider>`, one route per provider received. The route's middleware refuses another
+ * method; the handler reads the raw body and query itself (the notification is verified on its
+ * exact bytes) and logs one line per call, so these routes come before pino-http's request log.
+ */
+function notificationRouter(deps: AppDeps, providers: Map<Provider, IpnProvider>): Router {
   const { config, logger, metrics } = deps;
   const answerLogger = logger.child({}, { redact: { paths: [] } });
   const ipnDeps = { db: deps.db, logger, answerLogger, metrics, deadlineMs: config.ipnDeadlineMs, bodyLimitBytes: config.ipnBodyLimitBytes, recordBudget: new WindowBudget(config.rejectedRecords.perSource, config.rejectedRecords.total), background: deps.background };
-  const routes = new Map<string, ReceiverRoute>();
+  const router = express.Router();
   for (const provider of providers.values()) {
     const handle = ipnHandler(provider, ipnDeps);
-    const allowed = provider.methods.join(', ');
-    routes.set(`/ipn/${provider.name}`, async (req, res, query) => {
-      const id = requestId(req, res);
-      if (!(provider.methods as readonly string[]).includes(req.method ?? '')) {
-        res.setHeader('Allow', allowed);
-        return sendText(res, 405, `KO-method not allowed: use ${provider.methods.join(' or ')}`);
-      }
-      return handle(req, res, { id, ip: proxyaddr(req, trust), query });
+    router.all(`/ipn/${provider.name}`, allowMethods(provider.methods), (req, res, next) => {
+      // assignRequestId made it a string (pino-http types it wider).
+      handle(req, res, { id: req.id as string, ip: req.ip, query: rawQuery(req.originalUrl) }).catch(next);
     });
   }
-  return routes;
+  return router;
 }
 
-type TrustFunction = (address: string, hop: number) => boolean;
-
-/** The receiver routes first, matched as Express would match them; anything else to Express. */
-export function createApp(deps: AppDeps): AppHandler {
-  const providers = createProviders(deps.config, () => deps.metrics.paylineFetchesRefused.inc());
-  const app = createExpressApp(deps, providers);
-  // Express compiles `trust proxy` into this function; req.ip is proxyaddr(req, it).
-  const trust = app.get('trust proxy fn') as TrustFunction;
-  // A relay-only process keeps health and metrics but receives nothing.
-  const routes = deps.config.role === 'relay' ? new Map<string, ReceiverRoute>() : receiverRoutes(deps, providers, trust);
-  return (req, res) => {
-    const { path, query } = splitUrl(req.url ?? '/');
-    const route = routes.get(routeKey(path));
-    if (route === undefined) return void app(req, res);
-    route(req, res, query).catch((error: unknown) => {
-      deps.logger.error({ err: error }, 'notification route failed');
-      if (!res.headersSent) sendText(res, 503, 'KO-temporarily unavailable, retry later');
-    });
+/** 405 with `Allow` for any other method than the provider's. */
+function allowMethods(methods: readonly string[]): RequestHandler {
+  const allowed = methods.join(', ');
+  return (req, res, next) => {
+    if (methods.includes(req.method)) return next();
+    res.setHeader('Allow', allowed);
+    sendText(res, 405, `KO-method not allowed: use ${methods.join(' or ')}`);
   };
 }
 
-/** The path, and the query string exactly as it came on the request line, never decoded. */
-function splitUrl(url: string): { path: string; query: string } {
+/** The query string exactly as it came on the request line, never decoded: Paybox signs it so. */
+function rawQuery(url: string): string {
   const at = url.indexOf('?');
-  return at < 0 ? { path: url, query: '' } : { path: url.slice(0, at), query: url.slice(at + 1) };
+  return at < 0 ? '' : url.slice(at + 1);
 }
 
-/** A path as Express matches a route by default: case-insensitive, one trailing slash optional. */
-function routeKey(path: string): string {
-  const lower = path.toLowerCase();
-  return lower.length > 1 && lower.endsWith('/') ? lower.slice(0, -1) : lower;
+/** The one Express app: notification routes, the audit API, health and metrics. */
+export function createApp(deps: AppDeps): Express {
+  const providers = createProviders(deps.config, () => deps.metrics.paylineFetchesRefused.inc());
+  return createExpressApp(deps, providers);
 }
 
 function createExpressApp(deps: AppDeps, providers: Map<Provider, IpnProvider>): Express {
@@ -108,10 +94,13 @@ function createExpressApp(deps: AppDeps, providers: Map<Provider, IpnProvider>):
   app.set('etag', false);
   app.set('trust proxy', config.trustProxy);
 
+  app.use(assignRequestId);
+  // A relay-only process keeps health and metrics but receives nothing.
+  if (config.role !== 'relay') app.use(notificationRouter(deps, providers));
   app.use(
     pinoHttp({
       logger,
-      genReqId: requestId,
+      genReqId: (req) => req.id,
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
       serializers: {
         req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({ id: req.id, method: req.method, url: req.url, remoteAddress: req.remoteAddress }),
@@ -137,7 +126,7 @@ function createExpressApp(deps: AppDeps, providers: Map<Provider, IpnProvider>):
     res.status(404).type('text/plain; charset=utf-8').send('KO-not found');
   });
   const onError: ErrorRequestHandler = (error: unknown, req, res, _next) => {
-    req.log?.error({ err: error }, 'unhandled error');
+    (req.log ?? deps.logger).error({ err: error, reqId: req.id }, 'unhandled error');
     if (!res.headersSent) res.status(503).type('text/plain; charset=utf-8').send('KO-temporarily unavailable, retry later');
   };
   app.use(onError);

@@ -9,13 +9,15 @@ import { within } from '../lib/within';
 import type { DeferredFetch, ProviderRequest, ProviderResult } from '../providers/types';
 import { recordDeferredFetch } from '../store/payline-fetches';
 import { recordRejectedDelivery } from '../store/deliveries';
-import { DeadlineExceededError, type DeliveryInput } from '../store/ingest';
+import { DeadlineExceededError } from '../ingest/errors';
+import type { DeliveryInput } from '../store/deliveries';
 import type { Database } from '../store/schema';
 import type { Metrics } from '../metrics';
 import type { WindowBudget } from '../lib/window-budget';
 import type { BackgroundWrites } from './background-writes';
-import { replyLine, sendText, statusOf, type Verdict } from './reply';
-import { settleCall } from './settle';
+import { replyLine, statusOf, type Verdict } from '../ingest/verdicts';
+import { sendText } from './reply';
+import { settleCall } from '../ingest/settle';
 
 /** What the notification route needs of a provider: how it is called, its allowlist and its pure parser/verifier. */
 export interface IpnProvider {

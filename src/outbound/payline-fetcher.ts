@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import { recordCall, settleCall } from '../http/settle';
-import type { DeliveryInput } from '../store/ingest';
+import { recordCall, settleCall } from '../ingest/settle';
+import type { DeliveryInput } from '../store/deliveries';
 import { claimDueFetches, markFetchDone, markFetchFailed, type ClaimedFetch } from '../store/payline-fetches';
 import type { Database } from '../store/schema';
 import { fetchPaylineResult, type PaylineReceiver } from './payline';

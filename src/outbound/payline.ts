@@ -1,5 +1,5 @@
 import { selectByParameter } from '../lib/select-by-parameter';
-import { FieldError } from '../providers/lyra/fields';
+import { FieldError } from '../providers/fields';
 import { normalizePaylineDetails, parsePaylineTrigger, paylineRequest, unconfiguredContract, type PaylineTrigger } from '../providers/payline';
 import { notApplied, reject, type ProviderRequest, type ProviderResult } from '../providers/types';
 import { WindowBudget } from '../lib/window-budget';

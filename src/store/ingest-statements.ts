@@ -55,6 +55,20 @@ interface StateRow {
   existing: { id: number; dedupKey: string }[];
 }
 
+/** The order a payment belongs to, by the payment's transaction id; null when that payment is not recorded. */
+export async function findOrderOfPayment(db: Kysely<Database>, of: Pick<OrderIdentity, 'provider' | 'shopId' | 'mode'>, transactionId: string): Promise<string | null> {
+  const row = await db
+    .selectFrom('transactions as t')
+    .innerJoin('orders as o', 'o.id', 't.order_ref')
+    .select('o.order_id')
+    .where('t.provider', '=', of.provider)
+    .where('t.shop_id', '=', of.shopId)
+    .where('t.mode', '=', of.mode)
+    .where('t.transaction_id', '=', transactionId)
+    .executeTakeFirst();
+  return row?.order_id ?? null;
+}
+
 /** One snapshot of the order and of which of the delivery's notifications are already recorded. */
 export async function readStoredState(db: Kysely<Database>, identity: OrderIdentity, dedupKeys: readonly string[]): Promise<StoredState> {
   const { rows } = await db.executeQuery<StateRow>(CompiledQuery.raw(READ_STATE, [identity.provider, identity.shopId, identity.mode, identity.orderId, dedupKeys]));

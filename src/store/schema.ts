@@ -226,3 +226,4 @@ export interface OperatorActionsTable {
 export type NewDelivery = Insertable<DeliveriesTable>;
 export type OrderRow = Selectable<OrdersTable>;
 export type TransactionRow = Selectable<TransactionsTable>;
+export type NewOutbox = Insertable<OutboxTable>;

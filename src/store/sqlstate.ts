@@ -7,3 +7,9 @@ export function sqlStateOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
 }
+
+/** The write was decided on an order or notifications that have since changed: decide again on a fresh read. */
+export const isStateMoved = (error: unknown): boolean => sqlStateOf(error) === STATE_MOVED;
+
+/** The write reached its end past the reply deadline, or was not sent for it: it rolled back. */
+export const isPastDeadline = (error: unknown): boolean => sqlStateOf(error) === PAST_DEADLINE;

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { replyLine, statusOf, REPLY_MAX_BYTES } from '../../src/http/reply';
+import { replyLine, statusOf, REPLY_MAX_BYTES } from '../../src/ingest/verdicts';
 import { createAllowlist } from '../../src/lib/cidr';
 import { constantTimeEqual } from '../../src/lib/constant-time';
 

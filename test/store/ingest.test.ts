@@ -1,7 +1,9 @@
 import { sql } from 'kysely';
 import type { NormalizedNotification } from '../../src/domain/notification';
-import { describeSummary } from '../../src/http/settle';
-import { DeadlineExceededError, ingestNotifications, type DeliveryInput } from '../../src/store/ingest';
+import { describeSummary } from '../../src/ingest/settle';
+import { DeadlineExceededError } from '../../src/ingest/errors';
+import { ingestNotifications } from '../../src/ingest/orders';
+import type { DeliveryInput } from '../../src/store/deliveries';
 import { readStoredState, writeDelivery, type DecidedWrite } from '../../src/store/ingest-statements';
 import { PAST_DEADLINE, sqlStateOf, STATE_MOVED } from '../../src/store/sqlstate';
 import { NotificationIds } from '../../src/store/notification-ids';

@@ -1,7 +1,7 @@
 import { currencyFromNumeric } from '../../domain/currency';
 import type { NormalizedNotification } from '../../domain/notification';
 import { notApplied, reject, type ProviderResult } from '../types';
-import { FieldError, optionalCount, optionalText, optionalTransactionId, requireOrderId, requireText } from './fields';
+import { FieldError, optionalCount, optionalText, optionalTransactionId, requireOrderId, requireText } from '../fields';
 import { formKeyFor, isMode, type LyraShops } from './shops';
 import { verifyLyraFormSignature, type LyraCryptoProvider } from './signature';
 import { isOrderLevelStatus, normalizeLyraOperation, normalizeLyraStatus } from './statuses';

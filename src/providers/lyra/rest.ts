@@ -1,7 +1,7 @@
 import { isKnownCurrency } from '../../domain/currency';
 import type { Mode, NormalizedNotification } from '../../domain/notification';
 import { notApplied, reject, type ProviderResult } from '../types';
-import { FieldError, optionalCount, optionalText, optionalTransactionId, requireOrderId, requireText } from './fields';
+import { FieldError, optionalCount, optionalText, optionalTransactionId, requireOrderId, requireText } from '../fields';
 import { isMode, restPasswordFor, type LyraShops } from './shops';
 import { verifyLyraRestHash, type LyraCryptoProvider } from './signature';
 import { normalizeLyraOperation, normalizeLyraStatus } from './statuses';

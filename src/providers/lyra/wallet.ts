@@ -1,7 +1,7 @@
 import { currencyFromNumeric } from '../../domain/currency';
 import type { Mode } from '../../domain/notification';
 import type { CardSummary, InstallmentNotification, PaymentMethodNotification, SubscriptionNotification, WalletNotification } from '../../domain/wallet';
-import { FieldError, optionalCount, optionalText, optionalTransactionId, requireText } from './fields';
+import { FieldError, optionalCount, optionalText, optionalTransactionId, requireText } from '../fields';
 import { normalizeLyraStatus } from './statuses';
 
 /**

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { NormalizedNotification, TransactionStatus } from '../../domain/notification';
-import { FieldError, optionalText, requireOrderId } from '../lyra/fields';
+import { FieldError, optionalText, requireOrderId } from '../fields';
 import { selectByParameter } from '../../lib/select-by-parameter';
 import { notApplied, reject, type ProviderRequest, type ProviderResult } from '../types';
 import { splitPayboxMessage, verifyPayboxSignature, type PayboxCryptoProvider } from './signature';

@@ -1,6 +1,6 @@
 import { currencyFromNumeric } from '../../domain/currency';
 import type { Mode, NormalizedNotification } from '../../domain/notification';
-import { FieldError, requireOrderId } from '../lyra/fields';
+import { FieldError, requireOrderId } from '../fields';
 import type { PaylineDetails } from './soap';
 import { normalizePaylineResult } from './statuses';
 import type { PaylineTrigger } from './trigger';

@@ -1,5 +1,5 @@
 import { XMLParser } from 'fast-xml-parser';
-import { FieldError } from '../lyra/fields';
+import { FieldError } from '../fields';
 import type { PaylineTrigger } from './trigger';
 
 /** Payline web services version the requests are written for. */

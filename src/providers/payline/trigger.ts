@@ -1,4 +1,4 @@
-import { FieldError } from '../lyra/fields';
+import { FieldError } from '../fields';
 
 /** What a Payline notification asks the merchant to fetch (https://docs.monext.fr/display/DT/Notification+par+URL). */
 export type PaylineTrigger =

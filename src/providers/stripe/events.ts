@@ -1,5 +1,5 @@
 import type { Mode, NormalizedNotification, Operation, TransactionStatus } from '../../domain/notification';
-import { FieldError } from '../lyra/fields';
+import { FieldError } from '../fields';
 
 export interface StripeEndpoint {
   /** Names the endpoint; the shop id of its orders (a Connect account id, or a name of yours). */

@@ -1,4 +1,4 @@
-import { FieldError } from '../lyra/fields';
+import { FieldError } from '../fields';
 import { notApplied, reject, type ProviderRequest, type ProviderResult } from '../types';
 import { normalizeStripeEvent, parseStripeEvent, type StripeEndpoint } from './events';
 import { parseStripeSignatureHeader, verifyStripeSignature, type StripeCryptoProvider } from './signature';

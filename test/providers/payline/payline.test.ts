@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { failoverCause, normalizePaylineDetails, parseEndpointDirectory, parsePaylineResponse, parsePaylineTrigger, paylineRequest } from '../../../src/providers/payline';
 import { normalizePaylineResult } from '../../../src/providers/payline/statuses';
-import { FieldError } from '../../../src/providers/lyra/fields';
+import { FieldError } from '../../../src/providers/fields';
 
 describe('Payline notification trigger', () => {
   it('reads the type case-insensitively and the identifier it points at', () => {

@@ -1,4 +1,4 @@
-/** Field-shape checks shared by the Lyra formats; each names the field it refuses. */
+/** Field-shape checks shared by every provider's parser; each error names the field it refuses. */
 
 export class FieldError extends Error {}
 

@@ -2,11 +2,13 @@ import type { Kysely } from 'kysely';
 import type { NotificationOutcome } from '../domain/decide';
 import type { WalletDecision, WalletNotification } from '../domain/wallet';
 import type { NotAppliedKind, ProviderResult } from '../providers/types';
-import { writeWallet } from '../store/wallet';
+import { writeWallet } from './wallet';
 import { recordRejectedDelivery } from '../store/deliveries';
-import { ingestNotifications, OrderNotKnownError, type DeliveryInput, type IngestLimits, type IngestSummary } from '../store/ingest';
+import type { DeliveryInput } from '../store/deliveries';
+import { OrderNotKnownError } from './errors';
+import { ingestNotifications, type IngestLimits, type IngestSummary } from './orders';
 import type { Database } from '../store/schema';
-import { replyLine, statusOf, type Verdict } from './reply';
+import { replyLine, statusOf, type Verdict } from './verdicts';
 
 /** What became of one call, however it came (the route, a replay, a deferred fetch). */
 export interface SettledCall {

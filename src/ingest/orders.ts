@@ -5,7 +5,9 @@ import { notificationDedupKey } from '../domain/dedup-key';
 import { buildEventPayload, orderAggregateId, orderIdentityOf, type OrderIdentity } from '../domain/events';
 import type { NormalizedNotification, OrderStatus } from '../domain/notification';
 import { NEW_ORDER, type TransactionState } from '../domain/order-status';
+import type { DeliveryInput } from '../store/deliveries';
 import {
+  findOrderOfPayment,
   readStoredState,
   writeDelivery,
   type DecidedWrite,
@@ -13,13 +15,11 @@ import {
   type NotificationRecord,
   type OutboxRecord,
   type StoredState,
-} from './ingest-statements';
-import { notificationIdsOf } from './notification-ids';
-import { PAST_DEADLINE, sqlStateOf, STATE_MOVED } from './sqlstate';
-import type { Database, NewDelivery } from './schema';
-
-/** The request as the HTTP layer saw it; the verdict and reply are filled in by the caller. */
-export type DeliveryInput = Omit<NewDelivery, 'verdict' | 'reason' | 'http_status' | 'reply'>;
+} from '../store/ingest-statements';
+import { notificationIdsOf } from '../store/notification-ids';
+import type { Database } from '../store/schema';
+import { isPastDeadline, isStateMoved } from '../store/sqlstate';
+import { DeadlineExceededError, OrderNotKnownError } from './errors';
 
 export interface IngestSummary {
   outcome: NotificationOutcome;
@@ -34,15 +34,6 @@ export interface IngestReply {
   reply: string;
 }
 
-export class DeadlineExceededError extends Error {
-  constructor() {
-    super('reply deadline reached before commit');
-  }
-}
-
-/** A refund whose payment this service has not recorded yet: nothing is written, the retry will apply it. */
-export class OrderNotKnownError extends Error {}
-
 /**
  * Fills in the order of notifications that name only the payment they refund (Stripe refunds),
  * from the transaction of that payment. Read before the write transaction: a payment's order
@@ -53,17 +44,9 @@ async function withOrderIds(db: Kysely<Database>, notifications: readonly Normal
   if (first.orderId !== '') return notifications;
   const payment = first.paymentOf;
   if (payment === undefined || payment === null) throw new OrderNotKnownError('the notification names neither its order nor its payment');
-  const row = await db
-    .selectFrom('transactions as t')
-    .innerJoin('orders as o', 'o.id', 't.order_ref')
-    .select('o.order_id')
-    .where('t.provider', '=', first.provider)
-    .where('t.shop_id', '=', first.shopId)
-    .where('t.mode', '=', first.mode)
-    .where('t.transaction_id', '=', payment)
-    .executeTakeFirst();
-  if (row === undefined) throw new OrderNotKnownError(`the order of payment ${payment} is not known yet`);
-  return notifications.map((n) => (n.orderId === '' ? { ...n, orderId: row.order_id } : n));
+  const orderId = await findOrderOfPayment(db, first, payment);
+  if (orderId === null) throw new OrderNotKnownError(`the order of payment ${payment} is not known yet`);
+  return notifications.map((n) => (n.orderId === '' ? { ...n, orderId } : n));
 }
 
 interface Received {
@@ -121,9 +104,8 @@ export async function ingestNotifications(
       const deliveryId = await writeDelivery(db, record, planned.links, planned.decided, limits.commitBy ?? null);
       return { ...planned.summary, ...reply, deliveryId };
     } catch (error) {
-      const code = sqlStateOf(error);
-      if (code === PAST_DEADLINE) throw new DeadlineExceededError();
-      if (code !== STATE_MOVED || attempt >= MAX_ATTEMPTS) throw error;
+      if (isPastDeadline(error)) throw new DeadlineExceededError();
+      if (!isStateMoved(error) || attempt >= MAX_ATTEMPTS) throw error;
     }
     state = await readStoredState(db, identity, keys);
   }
