@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import { createMetrics } from '../src/metrics';
+import { createHttpClient } from '../src/outbound/http-client';
 import { postEvent } from '../src/outbox/post';
 import { signWebhook } from '../src/outbox/signer';
 import { openTestDatabase, type TestDatabase } from '../test/helpers/database';
@@ -43,17 +44,20 @@ async function startSink(): Promise<{ url: string; stop: () => void }> {
 async function baseline(url: string, body: string): Promise<number> {
   const key = relayOptions(url).key;
   let next = 0;
+  const client = createHttpClient({ connectTimeoutMs: 10_000, connections: CONCURRENCY });
   const started = performance.now();
   const worker = async () => {
     while (next < EVENTS) {
       const id = `evt_${next++}`;
       const headers = { 'content-type': 'application/json', ...signWebhook({ id, timestamp: Math.floor(Date.now() / 1000), body }, key) };
-      const result = await postEvent(url, headers, body, 10_000);
+      const result = await postEvent(client, url, headers, body, 10_000);
       if (!result.ok) throw new Error(result.error);
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  return EVENTS / ((performance.now() - started) / 1000);
+  const rate = EVENTS / ((performance.now() - started) / 1000);
+  await client.close();
+  return rate;
 }
 
 async function relayRun(database: TestDatabase, url: string): Promise<number> {

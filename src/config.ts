@@ -5,7 +5,7 @@ import { operatorToken, parseApiTokens, TokenConfigError, type OperatorToken } f
 import { createAllowlist, parseCidrList } from './lib/cidr';
 import { parseWebhookSecret, WebhookSecretError } from './outbox/signer';
 import { DEFAULT_WRITE_BATCHES } from './store/batched-writes';
-import type { RetryPolicy } from './outbox/retry-policy';
+import type { RetryPolicy } from './lib/backoff';
 import type { LyraFormAlgorithm, LyraShop, LyraShops } from './providers/lyra';
 import { parsePayboxPublicKeys, parsePayboxReturn, PayboxConfigError, SITE_PARAMETER, type PayboxSite } from './providers/paybox';
 import { PAYBOX_PLATFORM_PUBLIC_KEY } from './providers/paybox/platform-key';

@@ -11,8 +11,8 @@ import { migrateToLatest } from './store/migrate';
 import { outboxStats, queueStats } from './store/outbox';
 import { scheduleEmbeddedMaintenance, scheduleRetention } from './store/housekeeping';
 import { checkReadiness } from './store/readiness';
-import { paylineReceiver } from './outbound/payline';
 import { startPaylineFetcher, PAYLINE_FETCHES, type PaylineFetcher } from './outbound/payline-fetcher';
+import { createProviders, type Providers } from './ingest/providers';
 
 function loadConfigOrExit(): Config {
   try {
@@ -49,9 +49,10 @@ async function main(): Promise<void> {
   registerOutboxGauges(metrics.registry, () => outboxStats(database.db));
   if (config.payline !== undefined) registerPaylineFetchGauges(metrics.registry, () => queueStats(database.db, 'payline_fetches'));
   const relay = await startRelay(config, database, logger, metrics);
-  const paylineFetcher = startDeferredFetches(config, database, logger);
+  const providers = createProviders(config, () => metrics.paylineFetchesRefused.inc());
+  const paylineFetcher = startDeferredFetches(config, database, providers, logger);
   const background = new BackgroundWrites();
-  const app = createApp({ config, db: database.db, logger, metrics, readiness: () => checkReadiness(database.db, 1000), background });
+  const app = createApp({ config, database, providers, logger, metrics, readiness: () => checkReadiness(database.db, 1000), background });
   // Slow or stuck clients are cut before they can hold sockets for long: the timeouts are checked
   // every second (Node's default is every 30 s), and a connection cap protects the database pool.
   const server: Server = createServer(
@@ -101,10 +102,9 @@ async function startRelay(config: Config, database: DatabaseHandle, logger: Logg
 }
 
 /** Deferred Payline fetches run where background work runs: not in a receiver-only process. */
-function startDeferredFetches(config: Config, database: DatabaseHandle, logger: Logger): PaylineFetcher | null {
-  if (config.role === 'receiver' || config.payline === undefined) return null;
-  const receiver = paylineReceiver(config.payline.merchants, config.payline.connectTimeoutMs, config.ipnDeadlineMs);
-  return startPaylineFetcher(database.db, receiver, PAYLINE_FETCHES, logger);
+function startDeferredFetches(config: Config, database: DatabaseHandle, providers: Providers, logger: Logger): PaylineFetcher | null {
+  if (config.role === 'receiver' || providers.payline === undefined) return null;
+  return startPaylineFetcher(database, providers.payline, PAYLINE_FETCHES, logger);
 }
 
 main().catch((error: unknown) => {

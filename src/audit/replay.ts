@@ -1,9 +1,8 @@
-import type { Kysely } from 'kysely';
 import type { Provider } from '../domain/notification';
-import type { IpnProvider } from '../http/ipn';
+import type { IpnProvider } from '../providers/types';
 import { recordCall, settleCall, type SettledCall } from '../ingest/settle';
 import type { DeliveryInput } from '../store/deliveries';
-import type { Database } from '../store/schema';
+import type { DatabaseHandle } from '../store/database';
 import { conflict } from './problem';
 
 export interface StoredCall {
@@ -29,7 +28,7 @@ export type ReplayResult = SettledCall;
  * if the platform had sent it now, and records it as a call of origin `replay`. Processing is
  * idempotent: a notification already applied comes out as a duplicate and changes nothing.
  */
-export async function replayCall(db: Kysely<Database>, providers: ReadonlyMap<Provider, IpnProvider>, call: StoredCall, by: Replayer): Promise<ReplayResult> {
+export async function replayCall(database: DatabaseHandle, providers: ReadonlyMap<Provider, IpnProvider>, call: StoredCall, by: Replayer): Promise<ReplayResult> {
   if (call.erased_at !== null) throw conflict(`delivery ${call.id}: its personal data was erased on ${call.erased_at.toISOString()}, so nothing is left to replay`);
   if (call.raw_body === null) throw conflict(`delivery ${call.id} has no stored body: it was purged after RETENTION_DAYS, or never kept (source not allowed)`);
   const provider = providers.get(call.provider as Provider);
@@ -39,8 +38,8 @@ export async function replayCall(db: Kysely<Database>, providers: ReadonlyMap<Pr
 
   // Verified as received: a signature timestamp is judged against the original call's time.
   const result = await provider.handle({ body, query: call.raw_query ?? '', signature: call.signature_header, receivedAt: call.received_at });
-  if (!result.ok) return recordCall(db, delivery, result.rejection.verdict, result.rejection.reason);
+  if (!result.ok) return recordCall(database, delivery, result.rejection.verdict, result.rejection.reason);
   // A replay is an operator's action: if the platform cannot be asked now, they try again later.
-  if (result.deferred !== undefined) return recordCall(db, delivery, 'unavailable', result.ignored ?? 'the platform did not answer in time');
-  return settleCall(db, delivery, result);
+  if (result.deferred !== undefined) return recordCall(database, delivery, 'unavailable', result.ignored ?? 'the platform did not answer in time');
+  return settleCall(database, delivery, result);
 }

@@ -1,11 +1,12 @@
 import { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { Kysely } from 'kysely';
 import type { Provider } from '../domain/notification';
-import type { IpnProvider } from '../http/ipn';
+import type { IpnProvider } from '../providers/types';
 import * as store from '../store/audit';
 import { eraseCallsOfOrders, listOperatorActions, recordOperatorAction } from '../store/operators';
 import { authenticate, type OperatorToken, type Scope } from './tokens';
 import type { Database } from '../store/schema';
+import type { DatabaseHandle } from '../store/database';
 import { encodeCursor, onlyKnown, oneOf, OUTBOX_STATES, page, positiveId, range, text, transactionStatus, uuid } from './params';
 import { presentDelivery, presentEvent, presentNotification, presentOperatorAction, presentPaymentMethod } from './present';
 import { deliveryView, notificationView, orderViews, subscriptionViews } from './views';
@@ -13,7 +14,7 @@ import { conflict, invalidParameter, notFound, ProblemError, sendProblem } from 
 import { replayCall } from './replay';
 
 export interface AuditDeps {
-  db: Kysely<Database>;
+  database: DatabaseHandle;
   providers: ReadonlyMap<Provider, IpnProvider>;
   tokens: readonly OperatorToken[];
 }
@@ -77,7 +78,7 @@ async function logged<T>(db: Kysely<Database>, req: Request, res: Response, acti
 
 /** What support needs to answer "did we get it, what did it say, what did we do". */
 export function auditRouter(deps: AuditDeps): Router {
-  const { db } = deps;
+  const { db } = deps.database;
   const router = Router();
   router.use(noStore, requireToken(deps.tokens));
   const read = requireScope('read');
@@ -103,7 +104,7 @@ export function auditRouter(deps: AuditDeps): Router {
     const result = await logged(db, req, res, 'replay', `delivery ${id}`, async () => {
       const delivery = await store.getDelivery(db, id);
       if (delivery === undefined) throw notFound(`delivery ${id}`);
-      return replayCall(db, deps.providers, delivery, caller(req));
+      return replayCall(deps.database, deps.providers, delivery, caller(req));
     }, (r) => r.reply);
     res.json({ replayOf: id, ...result });
   });
@@ -136,7 +137,7 @@ export function auditRouter(deps: AuditDeps): Router {
       const deliveryId = await store.latestRawDeliveryOf(db, id);
       const delivery = deliveryId === undefined ? undefined : await store.getDelivery(db, deliveryId);
       if (delivery === undefined) throw conflict(`notification ${id} has no stored body left to replay (purged after RETENTION_DAYS, or erased)`);
-      return { replayOf: delivery.id, ...(await replayCall(db, deps.providers, delivery, caller(req))) };
+      return { replayOf: delivery.id, ...(await replayCall(deps.database, deps.providers, delivery, caller(req))) };
     }, (r) => r.reply);
     res.json(result);
   });

@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Router } from 'express';
-import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { Config } from '../config';
 import { auditRouter } from '../audit/routes';
 import type { Provider } from '../domain/notification';
-import type { Database } from '../store/schema';
+import type { DatabaseHandle } from '../store/database';
 import type { Readiness } from '../store/readiness';
-import { ipnHandler, type IpnProvider } from './ipn';
-import { createProviders } from './providers';
+import { ipnHandler } from './ipn';
+import type { Providers } from '../ingest/providers';
+import type { IpnProvider } from '../providers/types';
 import { sendText } from './reply';
 import { WindowBudget } from '../lib/window-budget';
 import type { BackgroundWrites } from './background-writes';
@@ -18,7 +18,9 @@ import type { Metrics } from '../metrics';
 
 export interface AppDeps {
   config: Config;
-  db: Kysely<Database>;
+  database: DatabaseHandle;
+  /** Built once per process: the Payline fetcher shares its receiver. */
+  providers: Providers;
   logger: Logger;
   metrics: Metrics;
   readiness: () => Promise<Readiness>;
@@ -50,10 +52,10 @@ const assignRequestId: RequestHandler = (req, res, next) => {
  * method; the handler reads the raw body and query itself (the notification is verified on its
  * exact bytes) and logs one line per call, so these routes come before pino-http's request log.
  */
-function notificationRouter(deps: AppDeps, providers: Map<Provider, IpnProvider>): Router {
+function notificationRouter(deps: AppDeps, providers: ReadonlyMap<Provider, IpnProvider>): Router {
   const { config, logger, metrics } = deps;
   const answerLogger = logger.child({}, { redact: { paths: [] } });
-  const ipnDeps = { db: deps.db, logger, answerLogger, metrics, deadlineMs: config.ipnDeadlineMs, bodyLimitBytes: config.ipnBodyLimitBytes, recordBudget: new WindowBudget(config.rejectedRecords.perSource, config.rejectedRecords.total), background: deps.background };
+  const ipnDeps = { database: deps.database, logger, answerLogger, metrics, deadlineMs: config.ipnDeadlineMs, bodyLimitBytes: config.ipnBodyLimitBytes, recordBudget: new WindowBudget(config.rejectedRecords.perSource, config.rejectedRecords.total), background: deps.background };
   const router = express.Router();
   for (const provider of providers.values()) {
     const handle = ipnHandler(provider, ipnDeps);
@@ -83,12 +85,8 @@ function rawQuery(url: string): string {
 
 /** The one Express app: notification routes, the audit API, health and metrics. */
 export function createApp(deps: AppDeps): Express {
-  const providers = createProviders(deps.config, () => deps.metrics.paylineFetchesRefused.inc());
-  return createExpressApp(deps, providers);
-}
-
-function createExpressApp(deps: AppDeps, providers: Map<Provider, IpnProvider>): Express {
   const { config, logger, metrics } = deps;
+  const providers = deps.providers.byName;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -109,7 +107,7 @@ function createExpressApp(deps: AppDeps, providers: Map<Provider, IpnProvider>):
     }),
   );
 
-  if (config.operatorTokens.length > 0) app.use('/api/v1', auditRouter({ db: deps.db, providers, tokens: config.operatorTokens }));
+  if (config.operatorTokens.length > 0) app.use('/api/v1', auditRouter({ database: deps.database, providers, tokens: config.operatorTokens }));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

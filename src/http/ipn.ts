@@ -1,17 +1,14 @@
 import contentType from 'content-type';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import getRawBody from 'raw-body';
-import type { Provider } from '../domain/notification';
-import type { Allowlist } from '../lib/cidr';
 import { within } from '../lib/within';
-import type { DeferredFetch, ProviderRequest, ProviderResult } from '../providers/types';
+import type { DeferredFetch, IpnProvider } from '../providers/types';
 import { recordDeferredFetch } from '../store/payline-fetches';
 import { recordRejectedDelivery } from '../store/deliveries';
 import { DeadlineExceededError } from '../ingest/errors';
 import type { DeliveryInput } from '../store/deliveries';
-import type { Database } from '../store/schema';
+import type { DatabaseHandle } from '../store/database';
 import type { Metrics } from '../metrics';
 import type { WindowBudget } from '../lib/window-budget';
 import type { BackgroundWrites } from './background-writes';
@@ -19,28 +16,8 @@ import { replyLine, statusOf, type Verdict } from '../ingest/verdicts';
 import { sendText } from './reply';
 import { settleCall } from '../ingest/settle';
 
-/** What the notification route needs of a provider: how it is called, its allowlist and its pure parser/verifier. */
-export interface IpnProvider {
-  name: Provider;
-  /** GET carries the notification in the query string (Paybox's default), POST in the body. */
-  methods: readonly ('GET' | 'POST')[];
-  /** Media types of the body; the charset, when given, must be UTF-8. */
-  contentTypes: readonly string[];
-  /** Whether a POST without Content-Type is accepted (a platform that does not say). */
-  contentTypeOptional: boolean;
-  /** The header that carries the signature (lowercase), when the provider signs in a header. */
-  signatureHeader?: string;
-  /** Largest body, when the provider needs another limit than IPN_BODY_LIMIT_BYTES. */
-  bodyLimitBytes?: number;
-  allowlist: Allowlist;
-  /** Pure for the signed platforms; Payline's fetches the result from the platform within the deadline. */
-  handle(request: ProviderRequest): ProviderResult | Promise<ProviderResult>;
-  /** The body sent for a reply line, when the platform wants another one (Paybox: an empty page on 2xx). */
-  replyBody?(status: number, line: string): string;
-}
-
 export interface IpnDeps {
-  db: Kysely<Database>;
+  database: DatabaseHandle;
   logger: Logger;
   /**
    * The logger of the one line per call. That line is built here from ids, verdicts and the
@@ -179,7 +156,7 @@ async function handleExchange(x: Exchange): Promise<void> {
   if (!result.ok) return reject(x, result.rejection.verdict, result.rejection.reason);
   if (result.deferred !== undefined) return recordDeferred(x, result.deferred, result.ignored ?? 'the platform did not answer in time');
   // A call about no order is answered 2xx only once recorded: a refusal would only make the platform retry it.
-  const settled = await settleCall(x.deps.db, x.delivery, result, { signal: x.signal, commitBy: x.commitBy });
+  const settled = await settleCall(x.deps.database, x.delivery, result, { signal: x.signal, commitBy: x.commitBy });
   const { deliveryId, notificationIds, orderId, orderStatus } = settled;
   if (settled.notApplied !== null) x.deps.metrics.ipnNotApplied.inc({ provider: x.provider.name, kind: settled.notApplied });
   x.finish(settled.verdict, undefined, settled.reply, { deliveryId, notificationIds, orderId, orderStatus });
@@ -193,7 +170,7 @@ function headerText(value: string | string[] | undefined): string | null {
 /** Recorded with a durable fetch in one transaction, then answered 2xx: the fetch runs later (Payline). */
 async function recordDeferred(x: Exchange, fetch: DeferredFetch, reason: string): Promise<void> {
   const reply = replyLine('deferred', reason);
-  const deliveryId = await recordDeferredFetch(x.deps.db, { ...x.delivery, verdict: 'deferred', reason, http_status: statusOf('deferred'), reply }, fetch);
+  const deliveryId = await recordDeferredFetch(x.deps.database.db, { ...x.delivery, verdict: 'deferred', reason, http_status: statusOf('deferred'), reply }, fetch);
   if (x.signal.aborted) return;
   x.finish('deferred', undefined, reply, { deliveryId });
 }
@@ -258,7 +235,7 @@ async function reject(x: Exchange, verdict: Verdict, reason: string): Promise<vo
   const kept = body !== null && body !== undefined && body.length > REJECTED_BODY_KEPT_BYTES ? { raw_body: body.subarray(0, REJECTED_BODY_KEPT_BYTES), raw_length: body.length } : {};
   // The rejection does not depend on the database: a slow or absent database must not turn a
   // 401 into a 503. The record still completes in the background when it can.
-  const recorded = recordRejectedDelivery(x.deps.db, { ...x.delivery, ...kept, verdict, reason, http_status: statusOf(verdict), reply }).catch((error: unknown) => {
+  const recorded = recordRejectedDelivery(x.deps.database.db, { ...x.delivery, ...kept, verdict, reason, http_status: statusOf(verdict), reply }).catch((error: unknown) => {
     x.log().warn({ err: error }, 'could not record rejected delivery');
   });
   x.deps.background.track(recorded);

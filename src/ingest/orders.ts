@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import type { DatabaseHandle } from '../store/database';
 import { decideDelivery, type Decision, type DeliveryDecision, type NotificationOutcome } from '../domain/decide';
 import { notificationDedupKey } from '../domain/dedup-key';
 import { buildEventPayload, orderAggregateId, orderIdentityOf, type OrderIdentity } from '../domain/events';
@@ -16,8 +17,8 @@ import {
   type OutboxRecord,
   type StoredState,
 } from '../store/ingest-statements';
-import { notificationIdsOf } from '../store/notification-ids';
 import type { Database } from '../store/schema';
+import type { NotificationIds } from '../store/notification-ids';
 import { isPastDeadline, isStateMoved } from '../store/sqlstate';
 import { DeadlineExceededError, OrderNotKnownError } from './errors';
 
@@ -80,13 +81,14 @@ const MAX_ATTEMPTS = 20;
  * and nothing is written.
  */
 export async function ingestNotifications(
-  db: Kysely<Database>,
+  database: DatabaseHandle,
   delivery: DeliveryInput,
   notifications: readonly NormalizedNotification[],
   describe: (summary: IngestSummary) => IngestReply,
   limits: IngestLimits = {},
 ): Promise<IngestSummary & IngestReply & { deliveryId: number }> {
   if (notifications[0] === undefined) throw new Error('a delivery carries at least one notification');
+  const { db } = database;
   const resolved = await withOrderIds(db, notifications);
   const first = resolved[0] as NormalizedNotification;
   const identity = orderIdentityOf(first);
@@ -96,12 +98,12 @@ export async function ingestNotifications(
   let state: StoredState = resolved === notifications ? NOTHING_STORED : await readStoredState(db, identity, keys);
   for (let attempt = 1; ; attempt++) {
     throwIfAborted(limits.signal);
-    const planned = await plan(db, identity, resolved, keys, state, ids);
+    const planned = await plan(database.notificationIds, identity, resolved, keys, state, ids);
     const reply = describe(planned.summary);
     const record = { ...delivery, verdict: planned.summary.outcome, reason: planned.summary.detail, http_status: reply.httpStatus, reply: reply.reply };
     throwIfAborted(limits.signal);
     try {
-      const deliveryId = await writeDelivery(db, record, planned.links, planned.decided, limits.commitBy ?? null);
+      const deliveryId = await writeDelivery(database, record, planned.links, planned.decided, limits.commitBy ?? null);
       return { ...planned.summary, ...reply, deliveryId };
     } catch (error) {
       if (isPastDeadline(error)) throw new DeadlineExceededError();
@@ -125,7 +127,7 @@ interface Plan {
 
 /** What the delivery does, decided on `state`: which notifications are new, and what they change. */
 async function plan(
-  db: Kysely<Database>,
+  notificationIds: NotificationIds,
   identity: OrderIdentity,
   notifications: readonly NormalizedNotification[],
   keys: readonly string[],
@@ -135,7 +137,7 @@ async function plan(
   const freshKeys = [...new Set(keys)].filter((key) => !state.existing.has(key));
   const lacking = freshKeys.filter((key) => !ids.has(key));
   // An id drawn for an attempt that rolled back is still free: the next attempt reuses it.
-  if (lacking.length > 0) (await notificationIdsOf(db).take(lacking.length)).forEach((id, i) => ids.set(lacking[i] as string, id));
+  if (lacking.length > 0) (await notificationIds.take(lacking.length)).forEach((id, i) => ids.set(lacking[i] as string, id));
   const claimed = new Set<string>();
   const received = notifications.map((notification, index): Received => {
     const dedupKey = keys[index] as string;

@@ -1,4 +1,3 @@
-import type { Kysely } from 'kysely';
 import type { NotificationOutcome } from '../domain/decide';
 import type { WalletDecision, WalletNotification } from '../domain/wallet';
 import type { NotAppliedKind, ProviderResult } from '../providers/types';
@@ -7,7 +6,7 @@ import { recordRejectedDelivery } from '../store/deliveries';
 import type { DeliveryInput } from '../store/deliveries';
 import { OrderNotKnownError } from './errors';
 import { ingestNotifications, type IngestLimits, type IngestSummary } from './orders';
-import type { Database } from '../store/schema';
+import type { DatabaseHandle } from '../store/database';
 import { replyLine, statusOf, type Verdict } from './verdicts';
 
 /** What became of one call, however it came (the route, a replay, a deferred fetch). */
@@ -40,16 +39,16 @@ function describeWallet(decisions: readonly WalletDecision[]) {
 }
 
 /** A call about tokens or subscriptions only: decided, written and recorded in one transaction. */
-async function settleWallet(db: Kysely<Database>, delivery: DeliveryInput, wallet: readonly WalletNotification[], limits?: IngestLimits): Promise<SettledCall> {
-  const written = await writeWallet(db, wallet, { commitBy: limits?.commitBy ?? null, delivery: (made) => ({ ...delivery, ...describeWallet(made) }) });
+async function settleWallet(database: DatabaseHandle, delivery: DeliveryInput, wallet: readonly WalletNotification[], limits?: IngestLimits): Promise<SettledCall> {
+  const written = await writeWallet(database.db, wallet, { commitBy: limits?.commitBy ?? null, delivery: (made) => ({ ...delivery, ...describeWallet(made) }) });
   const { verdict, http_status: httpStatus, reply } = describeWallet(written.decisions);
   return { deliveryId: written.deliveryId as number, verdict, httpStatus, reply, notificationIds: [], orderId: null, orderStatus: null, notApplied: verdict === 'unknown_status' ? 'unknown_status' : null };
 }
 
 /** A call that applies nothing, recorded with its verdict and reason. */
-export async function recordCall(db: Kysely<Database>, delivery: DeliveryInput, verdict: Verdict, reason: string, notApplied: NotAppliedKind | null = null): Promise<SettledCall> {
+export async function recordCall(database: DatabaseHandle, delivery: DeliveryInput, verdict: Verdict, reason: string, notApplied: NotAppliedKind | null = null): Promise<SettledCall> {
   const reply = replyLine(verdict, reason);
-  const deliveryId = await recordRejectedDelivery(db, { ...delivery, verdict, reason, http_status: statusOf(verdict), reply });
+  const deliveryId = await recordRejectedDelivery(database.db, { ...delivery, verdict, reason, http_status: statusOf(verdict), reply });
   return { deliveryId, verdict, httpStatus: statusOf(verdict), reply, notificationIds: [], orderId: null, orderStatus: null, notApplied };
 }
 
@@ -58,21 +57,21 @@ export async function recordCall(db: Kysely<Database>, delivery: DeliveryInput, 
  * nothing to apply (an event about no order) or not yet (a refund before its payment), the call
  * recorded with the reason.
  */
-export async function settleCall(db: Kysely<Database>, delivery: DeliveryInput, result: Extract<ProviderResult, { ok: true }>, limits?: IngestLimits): Promise<SettledCall> {
+export async function settleCall(database: DatabaseHandle, delivery: DeliveryInput, result: Extract<ProviderResult, { ok: true }>, limits?: IngestLimits): Promise<SettledCall> {
   const wallet = result.wallet ?? [];
-  if (result.notifications.length === 0 && wallet.length === 0) return recordCall(db, delivery, 'unknown_status', result.ignored ?? 'nothing to apply', result.ignoredKind ?? 'not_for_orders');
-  if (result.notifications.length === 0) return settleWallet(db, delivery, wallet, limits);
+  if (result.notifications.length === 0 && wallet.length === 0) return recordCall(database, delivery, 'unknown_status', result.ignored ?? 'nothing to apply', result.ignoredKind ?? 'not_for_orders');
+  if (result.notifications.length === 0) return settleWallet(database, delivery, wallet, limits);
   // The token or subscription first, in its own transaction: should the order's write then fail,
   // the platform's retry finds them written and announces them no second time.
-  const also = wallet.length === 0 ? null : describeWallet((await writeWallet(db, wallet, { commitBy: limits?.commitBy ?? null })).decisions).reason;
+  const also = wallet.length === 0 ? null : describeWallet((await writeWallet(database.db, wallet, { commitBy: limits?.commitBy ?? null })).decisions).reason;
   try {
-    const outcome = await ingestNotifications(db, { ...delivery, fetched_from: result.fetchedFrom ?? null }, result.notifications, (summary) => describeSummary(summary, also), limits);
+    const outcome = await ingestNotifications(database, { ...delivery, fetched_from: result.fetchedFrom ?? null }, result.notifications, (summary) => describeSummary(summary, also), limits);
     const { deliveryId, notificationIds, orderId, orderStatus } = outcome;
     const notApplied = outcome.outcome === 'unknown_status' ? 'unknown_status' : null;
     return { deliveryId, verdict: outcome.outcome, httpStatus: outcome.httpStatus, reply: outcome.reply, notificationIds, orderId, orderStatus, notApplied };
   } catch (error) {
     // A refund whose payment has not arrived yet (deliveries are unordered): a later call applies it.
-    if (error instanceof OrderNotKnownError) return recordCall(db, delivery, 'unavailable', error.message);
+    if (error instanceof OrderNotKnownError) return recordCall(database, delivery, 'unavailable', error.message);
     throw error;
   }
 }

@@ -1,5 +1,4 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { createHttpClient, type HttpClient, type HttpRequest } from './http-client';
 import { failoverCause, parseEndpointDirectory, type AttemptOutcome } from '../providers/payline/failover';
 import { parsePaylineResponse, type PaylineCall, type PaylineDetails } from '../providers/payline/soap';
 
@@ -25,46 +24,7 @@ export interface FetchedDetails {
 /** No endpoint gave an answer: the platform retries the notification, nothing is recorded as applied. */
 export class PaylineUnavailableError extends Error {}
 
-interface HttpReply {
-  status: number;
-  body: string;
-}
-
 const MAX_REPLY_BYTES = 1024 * 1024;
-
-/**
- * One HTTP exchange with a connect timeout of its own (a dead endpoint must leave time for the
- * next one) and the caller's deadline over the whole of it.
- */
-function exchange(url: string, init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string }, connectTimeoutMs: number, signal: AbortSignal): Promise<HttpReply> {
-  return new Promise((resolve, reject) => {
-    const target = new URL(url);
-    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = send(target, { method: init.method, headers: init.headers, signal });
-    const connectTimer = setTimeout(() => req.destroy(new Error(`no connection within ${connectTimeoutMs} ms`)), connectTimeoutMs);
-    req.on('socket', (socket) => {
-      if (!socket.connecting) return clearTimeout(connectTimer);
-      socket.once('connect', () => clearTimeout(connectTimer));
-    });
-    req.on('error', (error) => {
-      clearTimeout(connectTimer);
-      reject(error);
-    });
-    req.on('response', (res: IncomingMessage) => {
-      clearTimeout(connectTimer);
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > MAX_REPLY_BYTES) return req.destroy(new Error('reply too large'));
-        chunks.push(chunk);
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.end(init.body);
-  });
-}
 
 /** A 200 that is not a readable answer (a SOAP fault, garbage) is a technical failure, though not one to fail over on. */
 function parseAnswer(body: string, call: PaylineCall, endpoint: string): PaylineDetails {
@@ -88,11 +48,19 @@ export interface PaylineApiOptions {
  */
 export class PaylineApi {
   #endpoints: { urls: string[]; until: number } | undefined;
+  readonly #client: HttpClient;
 
   constructor(
     private readonly merchant: PaylineMerchant,
     private readonly options: PaylineApiOptions,
-  ) {}
+  ) {
+    this.#client = createHttpClient({ connectTimeoutMs: options.connectTimeoutMs });
+  }
+
+  /** One exchange; a reply larger than any answer of Payline's is refused. */
+  private exchange(url: string, init: Pick<HttpRequest, 'method' | 'headers' | 'body'>, signal: AbortSignal) {
+    return this.#client.send(url, { ...init, signal, maxBodyBytes: MAX_REPLY_BYTES, overflow: 'refuse' });
+  }
 
   private now(): number {
     return (this.options.now ?? Date.now)();
@@ -103,7 +71,7 @@ export class PaylineApi {
     if (this.#endpoints !== undefined && this.#endpoints.until > this.now()) return this.#endpoints.urls;
     let directory = null;
     try {
-      const reply = await exchange(this.merchant.directoryUrl, { method: 'GET', headers: { accept: 'application/json' } }, this.options.connectTimeoutMs, signal);
+      const reply = await this.exchange(this.merchant.directoryUrl, { method: 'GET', headers: { accept: 'application/json' } }, signal);
       if (reply.status === 200) directory = parseEndpointDirectory(JSON.parse(reply.body));
     } catch {
       // Unreachable or unreadable: the default endpoint, as the SDK does.
@@ -125,7 +93,7 @@ export class PaylineApi {
       let outcome: AttemptOutcome;
       let details: PaylineDetails | undefined;
       try {
-        const reply = await exchange(endpoint, { method: 'POST', headers, body: call.body }, this.options.connectTimeoutMs, signal);
+        const reply = await this.exchange(endpoint, { method: 'POST', headers, body: call.body }, signal);
         if (reply.status !== 200) {
           outcome = { kind: 'http', status: reply.status };
         } else {

@@ -1,59 +1,57 @@
-import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { recordCall, settleCall } from '../ingest/settle';
 import type { DeliveryInput } from '../store/deliveries';
 import { claimDueFetches, markFetchDone, markFetchFailed, type ClaimedFetch } from '../store/payline-fetches';
-import type { Database } from '../store/schema';
+import type { DatabaseHandle } from '../store/database';
 import { fetchPaylineResult, type PaylineReceiver } from './payline';
+import { backoffDelayMs, type RetryPolicy } from '../lib/backoff';
 
 export interface PaylineFetcherOptions {
   pollMs: number;
   /** Time allowed to one fetch, failover chain included. */
   attemptTimeoutMs: number;
-  /** Attempts before a fetch is dead (kept for support, with its last error). */
-  maxAttempts: number;
+  /** Attempts before a fetch is dead (kept for support, with its last error), and the backoff between them. */
+  policy: RetryPolicy;
 }
 
-/** A pass every 15 s; a fetch gets 20 s; about four days of attempts (a minute, doubling to an hour). */
-export const PAYLINE_FETCHES: PaylineFetcherOptions = { pollMs: 15_000, attemptTimeoutMs: 20_000, maxAttempts: 100 };
-
-/** A minute, doubling, at most an hour: Payline outages are measured in minutes, rarely hours. */
-export function fetchRetryDelayMs(attempts: number): number {
-  return Math.min(3_600_000, 60_000 * 2 ** Math.max(0, attempts - 1));
-}
+/**
+ * A pass every 15 s; a fetch gets 20 s; retries from about a minute, doubling, at most an hour
+ * (Payline outages are measured in minutes, rarely hours): some three days of attempts.
+ */
+export const PAYLINE_FETCHES: PaylineFetcherOptions = { pollMs: 15_000, attemptTimeoutMs: 20_000, policy: { maxAttempts: 100, backoffBaseMs: 60_000, backoffMaxMs: 3_600_000 } };
 
 /**
  * One pass over the due fetches: each is fetched (with source failover) and, once Payline
  * answers, ingested exactly like a notification answered in time, as a call of origin `fetch`.
  * Returns how many were settled (done or dead).
  */
-export async function runPaylineFetches(db: Kysely<Database>, receiver: PaylineReceiver, options: PaylineFetcherOptions, logger?: Logger): Promise<number> {
-  const claimed = await claimDueFetches(db, 8, options.attemptTimeoutMs * 2 + 5000);
+export async function runPaylineFetches(database: DatabaseHandle, receiver: PaylineReceiver, options: PaylineFetcherOptions, logger?: Logger): Promise<number> {
+  const claimed = await claimDueFetches(database.db, 8, options.attemptTimeoutMs * 2 + 5000);
   let settled = 0;
   for (const fetch of claimed) {
-    if (await settle(db, receiver, fetch, options, logger)) settled++;
+    if (await settle(database, receiver, fetch, options, logger)) settled++;
   }
   return settled;
 }
 
-async function settle(db: Kysely<Database>, receiver: PaylineReceiver, fetch: ClaimedFetch, options: PaylineFetcherOptions, logger?: Logger): Promise<boolean> {
+async function settle(database: DatabaseHandle, receiver: PaylineReceiver, fetch: ClaimedFetch, options: PaylineFetcherOptions, logger?: Logger): Promise<boolean> {
   const result = await fetchPaylineResult(fetch.raw_query, receiver, AbortSignal.timeout(options.attemptTimeoutMs));
   const delivery: DeliveryInput = { provider: 'payline', origin: 'fetch', request_id: null, source_ip: 'payline-fetch', content_type: null, raw_body: Buffer.alloc(0), raw_query: fetch.raw_query, signature_header: null };
   if (result.ok && result.notifications.length > 0) {
-    await settleCall(db, delivery, result);
-    await markFetchDone(db, fetch.id);
+    await settleCall(database, delivery, result);
+    await markFetchDone(database.db, fetch.id);
     logger?.info({ fetchId: fetch.id, attempts: fetch.attempts }, 'deferred Payline result fetched and applied');
     return true;
   }
   const reason = result.ok ? (result.ignored ?? 'nothing to apply') : result.rejection.reason;
-  const retryable = !result.ok && result.rejection.verdict === 'unavailable' && fetch.attempts < options.maxAttempts;
+  const retryable = !result.ok && result.rejection.verdict === 'unavailable' && fetch.attempts < options.policy.maxAttempts;
   if (retryable) {
-    await markFetchFailed(db, fetch.id, reason, fetchRetryDelayMs(fetch.attempts));
+    await markFetchFailed(database.db, fetch.id, reason, backoffDelayMs(fetch.attempts, options.policy));
     return false;
   }
   // Payline answered and the answer cannot be applied, or every attempt failed: recorded for support.
-  await recordCall(db, delivery, result.ok ? 'unknown_status' : result.rejection.verdict, reason);
-  await markFetchFailed(db, fetch.id, reason, null);
+  await recordCall(database, delivery, result.ok ? 'unknown_status' : result.rejection.verdict, reason);
+  await markFetchFailed(database.db, fetch.id, reason, null);
   logger?.warn({ fetchId: fetch.id, attempts: fetch.attempts, reason }, 'deferred Payline fetch given up');
   return true;
 }
@@ -63,13 +61,13 @@ export interface PaylineFetcher {
 }
 
 /** Runs the passes every `pollMs` until stopped; a pass in progress finishes first. */
-export function startPaylineFetcher(db: Kysely<Database>, receiver: PaylineReceiver, options: PaylineFetcherOptions, logger: Logger): PaylineFetcher {
+export function startPaylineFetcher(database: DatabaseHandle, receiver: PaylineReceiver, options: PaylineFetcherOptions, logger: Logger): PaylineFetcher {
   let stopped = false;
   let running: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
     if (stopped) return;
     running = running
-      .then(() => runPaylineFetches(db, receiver, options, logger))
+      .then(() => runPaylineFetches(database, receiver, options, logger))
       .catch((error: unknown) => logger.warn({ err: error }, 'Payline fetch pass failed; the next pass retries'));
   }, options.pollMs);
   return {

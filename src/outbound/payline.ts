@@ -15,6 +15,8 @@ export interface PaylineReceiver {
   inRequestBudgetMs: number;
   /** Keeps forged triggers from making the service call Payline without bound. */
   guard: PaylineFetchGuard;
+  // The deferred fetches (payline-fetcher.ts) share the merchants' clients and use neither the
+  // budget (each attempt has its own timeout) nor the guard (a schedule, not a caller).
 }
 
 export function paylineReceiver(merchants: readonly PaylineMerchant[], connectTimeoutMs: number, inRequestBudgetMs: number, guard = new PaylineFetchGuard(new WindowBudget(Infinity, Infinity))): PaylineReceiver {

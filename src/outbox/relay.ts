@@ -8,7 +8,9 @@ import type { Unlisten } from '../store/database';
 import { claimDueEvents, markDelivered, markFailed, msUntilNextDue, OUTBOX_CHANNEL, type ClaimedEvent } from '../store/outbox';
 import type { Database } from '../store/schema';
 import { postEvent } from './post';
-import { nextStepAfterFailure, type RetryPolicy } from './retry-policy';
+import { createHttpClient } from '../outbound/http-client';
+import type { RetryPolicy } from '../lib/backoff';
+import { nextStepAfterFailure } from './retry-policy';
 import { signWebhook } from './signer';
 
 export interface RelayOptions {
@@ -84,6 +86,8 @@ export function createRelay(options: RelayOptions, deps: RelayDeps): Relay {
   const id = deps.relayId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const log = logger.child({ relay: id });
   const leaseMs = claimLeaseMs(options.timeoutMs);
+  // The whole attempt has ORDER_EVENTS_TIMEOUT_MS; so has its connection.
+  const client = createHttpClient({ connectTimeoutMs: options.timeoutMs, connections: options.concurrency });
   const signal = new WakeSignal();
   const inFlight = new Set<Promise<void>>();
   let stopping = false;
@@ -109,7 +113,7 @@ export function createRelay(options: RelayOptions, deps: RelayDeps): Relay {
       ...signWebhook({ id: event.id, timestamp: Math.floor(Date.now() / 1000), body }, options.key),
     };
     const started = performance.now();
-    const result = await postEvent(options.url, headers, body, options.timeoutMs);
+    const result = await postEvent(client, options.url, headers, body, options.timeoutMs);
     metrics.relayAttemptSeconds.observe((performance.now() - started) / 1000);
     let outcome: RelayOutcome;
     try {
@@ -177,6 +181,7 @@ export function createRelay(options: RelayOptions, deps: RelayDeps): Relay {
       await loop;
       await unlisten?.();
       unlisten = null;
+      await client.close();
     },
   };
 }

@@ -1,22 +1,7 @@
-export interface RetryPolicy {
-  maxAttempts: number;
-  /** Delay before the first retry; doubles with each attempt. */
-  backoffBaseMs: number;
-  backoffMaxMs: number;
-}
+import { backoffDelayMs, type RetryPolicy } from '../lib/backoff';
 
 /** A server asking for more than a day is not honoured beyond a day. */
 export const MAX_RETRY_AFTER_MS = 24 * 60 * 60 * 1000;
-
-/**
- * Exponential backoff with "equal jitter": between half and all of base·2^(attempt-1), capped.
- * Half is kept so retries never bunch up near zero; the random half spreads relays and events.
- */
-export function backoffDelayMs(attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
-  const exponent = Math.min(Math.max(attempt - 1, 0), 40);
-  const ceiling = Math.min(policy.backoffMaxMs, policy.backoffBaseMs * 2 ** exponent);
-  return Math.round(ceiling / 2 + random() * (ceiling / 2));
-}
 
 /** `Retry-After` as milliseconds from now: delay-seconds or an HTTP date; undefined if absent or unreadable. */
 export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | undefined {

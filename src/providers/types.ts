@@ -1,4 +1,5 @@
-import type { NormalizedNotification } from '../domain/notification';
+import type { NormalizedNotification, Provider } from '../domain/notification';
+import type { Allowlist } from '../lib/cidr';
 import type { WalletNotification } from '../domain/wallet';
 
 /**
@@ -61,4 +62,24 @@ export interface ProviderRequest {
   signal?: AbortSignal;
   /** The caller's address, for a provider whose calls cost a fetch (Payline); none on replay. */
   source?: string;
+}
+
+/** What the notification route needs of a provider: how it is called, its allowlist and its pure parser/verifier. */
+export interface IpnProvider {
+  name: Provider;
+  /** GET carries the notification in the query string (Paybox's default), POST in the body. */
+  methods: readonly ('GET' | 'POST')[];
+  /** Media types of the body; the charset, when given, must be UTF-8. */
+  contentTypes: readonly string[];
+  /** Whether a POST without Content-Type is accepted (a platform that does not say). */
+  contentTypeOptional: boolean;
+  /** The header that carries the signature (lowercase), when the provider signs in a header. */
+  signatureHeader?: string;
+  /** Largest body, when the provider needs another limit than IPN_BODY_LIMIT_BYTES. */
+  bodyLimitBytes?: number;
+  allowlist: Allowlist;
+  /** Pure for the signed platforms; Payline's fetches the result from the platform within the deadline. */
+  handle(request: ProviderRequest): ProviderResult | Promise<ProviderResult>;
+  /** The body sent for a reply line, when the platform wants another one (Paybox: an empty page on 2xx). */
+  replyBody?(status: number, line: string): string;
 }

@@ -233,14 +233,3 @@ function wireValue(value: unknown): string | Buffer | null {
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
   throw new TypeError(`a batched write cannot send a parameter of type ${typeof value}`);
 }
-
-const perDatabase = new WeakMap<object, WriteBatcher>();
-
-/** Ties a batcher to the Kysely handle of the same pool: the ingest write finds it there. */
-export function attachWriteBatcher(db: object, batcher: WriteBatcher): void {
-  perDatabase.set(db, batcher);
-}
-
-export function writeBatcherOf(db: object): WriteBatcher | undefined {
-  return perDatabase.get(db);
-}

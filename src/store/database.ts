@@ -4,7 +4,8 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { PGliteDialect } from './pglite-dialect';
-import { attachWriteBatcher, DEFAULT_WRITE_BATCHES, WriteBatcher } from './batched-writes';
+import { DEFAULT_WRITE_BATCHES, WriteBatcher } from './batched-writes';
+import { NotificationIds } from './notification-ids';
 import { preparingPool, StatementNames } from './prepared';
 import type { Database } from './schema';
 
@@ -12,9 +13,14 @@ export type DatabaseKind = 'postgres' | 'embedded';
 
 export type Unlisten = () => Promise<void>;
 
+/** An open database and every state kept per database, shared by all that use it. */
 export interface DatabaseHandle {
   db: Kysely<Database>;
   kind: DatabaseKind;
+  /** Notification ids drawn from the sequence ahead of the write, a block shared by every request. */
+  notificationIds: NotificationIds;
+  /** The ingest writes' batches of one commit (PostgreSQL); none on the embedded database. */
+  writeBatcher: WriteBatcher | undefined;
   /**
    * Calls `onNotify` for each NOTIFY on `channel` (payloads are not used). On PostgreSQL a
    * dedicated connection listens and reconnects after a loss, calling `onNotify` once it is back
@@ -75,8 +81,8 @@ function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
   });
   const names = new StatementNames();
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool, names) }) });
-  attachWriteBatcher(db, new WriteBatcher(pool, names, options.writeBatches ?? DEFAULT_WRITE_BATCHES));
-  return { db, kind: 'postgres', listen: (channel, onNotify) => listenPostgres(url, channel, onNotify, options.logger), close: () => db.destroy() };
+  const writeBatcher = new WriteBatcher(pool, names, options.writeBatches ?? DEFAULT_WRITE_BATCHES);
+  return { db, kind: 'postgres', notificationIds: new NotificationIds(db), writeBatcher, listen: (channel, onNotify) => listenPostgres(url, channel, onNotify, options.logger), close: () => db.destroy() };
 }
 
 const LISTEN_RECONNECT_MS = 1000;
@@ -132,5 +138,5 @@ async function openEmbedded(dataDir: string): Promise<DatabaseHandle> {
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
   // One backend: its own NOTIFYs reach its own listeners at commit, as on a server.
   const listen = async (channel: string, onNotify: () => void): Promise<Unlisten> => pglite.listen(channel, () => onNotify());
-  return { db, kind: 'embedded', listen, close: () => db.destroy() };
+  return { db, kind: 'embedded', notificationIds: new NotificationIds(db), writeBatcher: undefined, listen, close: () => db.destroy() };
 }

@@ -1,6 +1,6 @@
 import { CompiledQuery, type Kysely, type Selectable } from 'kysely';
 import { orderAggregateId, type OrderIdentity } from '../domain/events';
-import { writeBatcherOf } from './batched-writes';
+import type { DatabaseHandle } from './database';
 import type { OrderStatus } from '../domain/notification';
 import type { OrderState, TransactionState } from '../domain/order-status';
 import type { Database, NewDelivery, NotificationsTable } from './schema';
@@ -219,7 +219,7 @@ function deliveryParameters(delivery: DeliveryRecord, links: readonly LinkRecord
  * 40001 when the state it was decided on has changed (decide again), IR503 past `commitBy`.
  */
 export async function writeDelivery(
-  db: Kysely<Database>,
+  { db, writeBatcher: batcher }: Pick<DatabaseHandle, 'db' | 'writeBatcher'>,
   delivery: DeliveryRecord,
   links: readonly LinkRecord[],
   decided: DecidedWrite | null,
@@ -236,7 +236,6 @@ export async function writeDelivery(
           decided.order.status, decided.order.paidAmount, decided.order.refundedAmount, decided.order.currency, decided.order.abandoned,
           JSON.stringify(decided.notifications), JSON.stringify(decided.transactions.map(transactionRecord)), JSON.stringify(decided.events),
         ]);
-  const batcher = writeBatcherOf(db);
   if (batcher !== undefined) {
     // Writes of one batch take their locks in order of order identity (batched-writes.ts).
     const [deliveryId] = await batcher.write(query.sql, query.parameters, decided === null ? '' : orderAggregateId(decided.identity), commitBy);

@@ -17,6 +17,8 @@ const BLOCK_SIZE = 128;
 export class NotificationIds {
   #free: number[] = [];
   #refill: Promise<void> | null = null;
+  /** Bumped by `forget`: a refill under way when the ids were forgotten keeps none of its ids. */
+  #generation = 0;
 
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -25,37 +27,27 @@ export class NotificationIds {
     return this.#free.splice(0, count);
   }
 
+  /**
+   * Forgets the ids drawn. Only for a sequence restarted under a running process
+   * (`TRUNCATE … RESTART IDENTITY`, as the tests do between cases): the sequence would hand out
+   * the drawn ids again.
+   */
+  forget(): void {
+    this.#free = [];
+    this.#generation++;
+  }
+
   #fill(size: number): Promise<void> {
     // Concurrent callers share one refill rather than each drawing a block.
     this.#refill ??= (async () => {
+      const generation = this.#generation;
       try {
         const { rows } = await sql<{ id: number }>`SELECT nextval(pg_get_serial_sequence('notifications', 'id')) AS id FROM generate_series(1, ${size}::int)`.execute(this.db);
-        this.#free.push(...rows.map((r) => Number(r.id)));
+        if (generation === this.#generation) this.#free.push(...rows.map((r) => Number(r.id)));
       } finally {
         this.#refill = null;
       }
     })();
     return this.#refill;
   }
-}
-
-const perDatabase = new WeakMap<Kysely<Database>, NotificationIds>();
-
-/**
- * Forgets the ids drawn for `db`. Only for a sequence restarted under a running process
- * (`TRUNCATE … RESTART IDENTITY`, as the tests do between cases): the sequence would hand out
- * the drawn ids again.
- */
-export function forgetDrawnNotificationIds(db: Kysely<Database>): void {
-  perDatabase.delete(db);
-}
-
-/** One allocator per database handle, so that its block is shared by every request. */
-export function notificationIdsOf(db: Kysely<Database>): NotificationIds {
-  let ids = perDatabase.get(db);
-  if (ids === undefined) {
-    ids = new NotificationIds(db);
-    perDatabase.set(db, ids);
-  }
-  return ids;
 }

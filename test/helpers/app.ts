@@ -2,6 +2,7 @@ import type { AppHandler } from '../../src/http/app';
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/config';
 import { createApp } from '../../src/http/app';
+import { createProviders } from '../../src/ingest/providers';
 import { BackgroundWrites } from '../../src/http/background-writes';
 import { createMetrics, type Metrics } from '../../src/metrics';
 import { checkReadiness } from '../../src/store/readiness';
@@ -44,7 +45,8 @@ export function createTestApp(database: TestDatabase, env: Record<string, string
   const config = testConfig(env);
   const metrics = createMetrics();
   const background = new BackgroundWrites();
-  const app = createApp({ config, db: database.db, logger, metrics, readiness: () => checkReadiness(database.db, 1000), background });
+  const providers = createProviders(config, () => metrics.paylineFetchesRefused.inc());
+  const app = createApp({ config, database, providers, logger, metrics, readiness: () => checkReadiness(database.db, 1000), background });
   return { app, metrics, config, background };
 }
 

@@ -3,7 +3,6 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { openDatabase, type DatabaseHandle } from '../../src/store/database';
 import { migrateToLatest } from '../../src/store/migrate';
-import { forgetDrawnNotificationIds } from '../../src/store/notification-ids';
 
 export interface TestDatabase extends DatabaseHandle {
   /** The PostgreSQL URL of this database, for another process; undefined on the embedded database. */
@@ -51,7 +50,7 @@ export async function openTestDatabase(options: { statementTimeoutMs?: number; a
     },
     async reset() {
       await sql`TRUNCATE delivery_notifications, outbox, transactions, notifications, orders, deliveries, payment_methods, subscriptions, subscription_payments, operator_actions RESTART IDENTITY CASCADE`.execute(handle.db);
-      forgetDrawnNotificationIds(handle.db);
+      handle.notificationIds.forget();
     },
   };
 }

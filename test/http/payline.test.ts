@@ -41,7 +41,7 @@ function app(overrides: Record<string, string> = {}) {
 const notify = (target: ReturnType<typeof app>, query: string) => request(target).get(`/ipn/payline?${query}`);
 const deliveries = () => database.db.selectFrom('deliveries').selectAll().orderBy('id').execute();
 const fetches = () => database.db.selectFrom('payline_fetches').select(['trigger_key', 'state', 'attempts']).orderBy('id').execute();
-const OPTIONS = { pollMs: 1000, attemptTimeoutMs: 2000, maxAttempts: 5 };
+const OPTIONS = { pollMs: 1000, attemptTimeoutMs: 2000, policy: { maxAttempts: 5, backoffBaseMs: 60_000, backoffMaxMs: 3_600_000 } };
 
 /** The worker's view of the merchant of `app()`, as `main.ts` builds it. */
 function receiver() {
@@ -119,7 +119,7 @@ describe('Payline notifications over HTTP', () => {
     expect(await fetches()).toEqual([{ trigger_key: 'WEBTRS:TOKEN6', state: 'pending', attempts: 0 }]);
 
     fake.endpoints[0] = { name: 'a', behaviour: 'answer' };
-    expect(await runPaylineFetches(database.db, receiver(), OPTIONS)).toBe(1);
+    expect(await runPaylineFetches(database, receiver(), OPTIONS)).toBe(1);
     expect(await order('PL-6')).toMatchObject({ status: 'PAID', paid_amount: 1500 });
     expect(await fetches()).toEqual([{ trigger_key: 'WEBTRS:TOKEN6', state: 'done', attempts: 1 }]);
     expect((await deliveries()).map((d) => [d.origin, d.verdict])).toEqual([
@@ -129,20 +129,21 @@ describe('Payline notifications over HTTP', () => {
     ]);
     expect((await deliveries())[2]?.fetched_from).toBe(`answered: ${fake.endpointUrl('a')}WebPaymentAPI`);
     // Nothing is due any more; a late notification is a duplicate.
-    expect(await runPaylineFetches(database.db, receiver(), OPTIONS)).toBe(0);
+    expect(await runPaylineFetches(database, receiver(), OPTIONS)).toBe(0);
     expect((await notify(target, 'notificationType=WEBTRS&token=TOKEN6')).text).toBe('OK-duplicate: order PL-6: already received');
   });
 
   it('a deferred fetch retries with backoff while Payline is down, and is given up with its reason', async () => {
     fake.endpoints = [{ name: 'a', behaviour: 'http503' }];
     await notify(app(), 'notificationType=WEBTRS&token=TOKEN10');
-    expect(await runPaylineFetches(database.db, receiver(), OPTIONS)).toBe(0);
+    expect(await runPaylineFetches(database, receiver(), OPTIONS)).toBe(0);
     const [retry] = await database.db.selectFrom('payline_fetches').select(['state', 'attempts', 'next_attempt_at', 'last_error']).execute();
     expect(retry).toMatchObject({ state: 'pending', attempts: 1 });
     expect(retry?.last_error).toMatch(/^every Payline endpoint failed/);
-    expect(retry?.next_attempt_at.getTime()).toBeGreaterThan(Date.now() + 50_000);
+    // The policy's first backoff: between half and all of a minute.
+    expect(retry?.next_attempt_at.getTime()).toBeGreaterThan(Date.now() + 29_000);
     await database.db.updateTable('payline_fetches').set({ next_attempt_at: new Date(0) }).execute();
-    expect(await runPaylineFetches(database.db, receiver(), { ...OPTIONS, maxAttempts: 2 })).toBe(1);
+    expect(await runPaylineFetches(database, receiver(), { ...OPTIONS, policy: { ...OPTIONS.policy, maxAttempts: 2 } })).toBe(1);
     expect(await fetches()).toEqual([{ trigger_key: 'WEBTRS:TOKEN10', state: 'dead', attempts: 2 }]);
     expect((await deliveries()).map((d) => [d.origin, d.verdict, d.http_status])).toEqual([
       ['http', 'deferred', 200],

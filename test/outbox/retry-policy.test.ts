@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { backoffDelayMs, MAX_RETRY_AFTER_MS, nextStepAfterFailure, parseRetryAfter, type RetryPolicy } from '../../src/outbox/retry-policy';
+import { backoffDelayMs, type RetryPolicy } from '../../src/lib/backoff';
+import { MAX_RETRY_AFTER_MS, nextStepAfterFailure, parseRetryAfter } from '../../src/outbox/retry-policy';
 
 const POLICY: RetryPolicy = { maxAttempts: 24, backoffBaseMs: 2000, backoffMaxMs: 7_200_000 };
 

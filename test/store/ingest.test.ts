@@ -61,49 +61,49 @@ function staleWrite(id: number, expected: DecidedWrite['expected'], orderId: str
 
 describe('the one-statement ingest write', () => {
   it('a new order: one statement records the call, the notification, the order, its transaction and its event', async () => {
-    const result = await ingestNotifications(database.db, CALL, [notification('t1')], describeSummary);
+    const result = await ingestNotifications(database, CALL, [notification('t1')], describeSummary);
     expect(result).toMatchObject({ outcome: 'applied', orderStatus: 'PAID', httpStatus: 200 });
     expect(await counts()).toEqual({ notifications: 1, outbox: 1, orders: 1, transactions: 1, deliveries: 1 });
   });
 
   it('a write decided on an order that has moved since it was read rolls back whole (40001), leaving nothing of it', async () => {
-    await ingestNotifications(database.db, CALL, [notification('t1', 'refused')], describeSummary);
+    await ingestNotifications(database, CALL, [notification('t1', 'refused')], describeSummary);
     const read = await readStoredState(database.db, IDENTITY, []);
     if (read.order === null) throw new Error('order not read');
-    await ingestNotifications(database.db, CALL, [notification('t2')], describeSummary);
+    await ingestNotifications(database, CALL, [notification('t2')], describeSummary);
     const before = await counts();
     const [id] = await new NotificationIds(database.db).take(1);
-    const stale = writeDelivery(database.db, RECORD, [], staleWrite(id as number, { id: read.order.id, version: read.order.version }), null);
+    const stale = writeDelivery(database, RECORD, [], staleWrite(id as number, { id: read.order.id, version: read.order.version }), null);
     await expect(stale.catch(sqlStateOf)).resolves.toBe(STATE_MOVED);
     expect(await counts()).toEqual(before);
     expect((await readStoredState(database.db, IDENTITY, [])).order?.state.status).toBe('PAID');
   });
 
   it('a write that guessed a new order rolls back when the order exists (40001)', async () => {
-    await ingestNotifications(database.db, CALL, [notification('t1')], describeSummary);
+    await ingestNotifications(database, CALL, [notification('t1')], describeSummary);
     const before = await counts();
     const [id] = await new NotificationIds(database.db).take(1);
-    await expect(writeDelivery(database.db, RECORD, [], staleWrite(id as number, null), null).catch(sqlStateOf)).resolves.toBe(STATE_MOVED);
+    await expect(writeDelivery(database, RECORD, [], staleWrite(id as number, null), null).catch(sqlStateOf)).resolves.toBe(STATE_MOVED);
     expect(await counts()).toEqual(before);
   });
 
   it('a write reaching its end past its commit time rolls back (IR503); the ingest reports the deadline', async () => {
     const [id] = await new NotificationIds(database.db).take(1);
-    const late = writeDelivery(database.db, RECORD, [], staleWrite(id as number, null), new Date(Date.now() - 1));
+    const late = writeDelivery(database, RECORD, [], staleWrite(id as number, null), new Date(Date.now() - 1));
     await expect(late.catch(sqlStateOf)).resolves.toBe(PAST_DEADLINE);
-    await expect(ingestNotifications(database.db, CALL, [notification('t1')], describeSummary, { commitBy: new Date(Date.now() - 1) })).rejects.toBeInstanceOf(DeadlineExceededError);
+    await expect(ingestNotifications(database, CALL, [notification('t1')], describeSummary, { commitBy: new Date(Date.now() - 1) })).rejects.toBeInstanceOf(DeadlineExceededError);
     expect(await counts()).toEqual({ notifications: 0, outbox: 0, orders: 0, transactions: 0, deliveries: 0 });
   });
 
   it('a delivery of notifications all known already writes only the call and its links', async () => {
-    await ingestNotifications(database.db, CALL, [notification('t1')], describeSummary);
-    const again = await ingestNotifications(database.db, CALL, [notification('t1'), notification('t1')], describeSummary);
+    await ingestNotifications(database, CALL, [notification('t1')], describeSummary);
+    const again = await ingestNotifications(database, CALL, [notification('t1'), notification('t1')], describeSummary);
     expect(again).toMatchObject({ outcome: 'duplicate', orderStatus: null });
     expect(await counts()).toEqual({ notifications: 1, outbox: 1, orders: 1, transactions: 1, deliveries: 2 });
   });
 
   it('notifications of one order sent at once are each decided on what the others left', async () => {
-    const results = await Promise.all(['t1', 't2', 't3', 't4'].map((tx, i) => ingestNotifications(database.db, CALL, [notification(tx, i === 2 ? 'authorised' : 'refused')], describeSummary)));
+    const results = await Promise.all(['t1', 't2', 't3', 't4'].map((tx, i) => ingestNotifications(database, CALL, [notification(tx, i === 2 ? 'authorised' : 'refused')], describeSummary)));
     expect(results.every((r) => r.outcome === 'applied')).toBe(true);
     expect(await counts()).toMatchObject({ notifications: 4, orders: 1, transactions: 4, deliveries: 4 });
     expect((await readStoredState(database.db, IDENTITY, [])).order?.state.status).toBe('PAID');
@@ -125,7 +125,7 @@ const onPostgres = process.env.TEST_DATABASE_URL ? describe : describe.skip;
 
 onPostgres('batched writes (PostgreSQL)', () => {
   it('concurrent calls share commits: their rows carry fewer transaction ids than there are calls', async () => {
-    const results = await Promise.all(Array.from({ length: 24 }, (_, i) => ingestNotifications(database.db, CALL, [notification(`b${i}`, 'authorised', `BATCH-${i}`)], describeSummary)));
+    const results = await Promise.all(Array.from({ length: 24 }, (_, i) => ingestNotifications(database, CALL, [notification(`b${i}`, 'authorised', `BATCH-${i}`)], describeSummary)));
     expect(results.every((r) => r.outcome === 'applied')).toBe(true);
     const { rows } = await sql<{ calls: number; transactions: number }>`SELECT count(id)::int AS calls, count(DISTINCT xmin::text)::int AS transactions FROM deliveries`.execute(database.db);
     expect(rows[0]?.calls).toBe(24);
@@ -137,7 +137,7 @@ onPostgres('batched writes (PostgreSQL)', () => {
     const several = await openTestDatabase({ writeBatches: 3 });
     try {
       const calls = Array.from({ length: 30 }, (_, i) => [notification(`s${i}`, 'authorised', i % 3 === 0 ? IDENTITY.orderId : `SEVERAL-${i}`)]);
-      const results = await Promise.all(calls.map((n) => ingestNotifications(several.db, CALL, n, describeSummary)));
+      const results = await Promise.all(calls.map((n) => ingestNotifications(several, CALL, n, describeSummary)));
       expect(results.every((r) => r.outcome === 'applied')).toBe(true);
       const { rows } = await sql<{ orders: number; notifications: number; deliveries: number; outbox: number }>`
         SELECT (SELECT count(*)::int FROM orders) AS orders, (SELECT count(*)::int FROM notifications) AS notifications,
@@ -151,17 +151,17 @@ onPostgres('batched writes (PostgreSQL)', () => {
   });
 
   it('a statement failing in a batch fails only its own call: the others are sent again and recorded once', async () => {
-    await ingestNotifications(database.db, CALL, [notification('t0', 'refused')], describeSummary);
+    await ingestNotifications(database, CALL, [notification('t0', 'refused')], describeSummary);
     const read = await readStoredState(database.db, IDENTITY, []);
     if (read.order === null) throw new Error('order not read');
-    await ingestNotifications(database.db, CALL, [notification('t1', 'refused')], describeSummary);
+    await ingestNotifications(database, CALL, [notification('t1', 'refused')], describeSummary);
     const [id] = await new NotificationIds(database.db).take(1);
     const ids = await new NotificationIds(database.db).take(12);
     // Writes of new orders, straight to the store: a write failing because of another's error
     // would reach its caller here (the ingest would hide it by deciding again).
-    const others = ids.map((otherId, i) => writeDelivery(database.db, RECORD, [], staleWrite(otherId, null, `OTHER-${i}`), null));
+    const others = ids.map((otherId, i) => writeDelivery(database, RECORD, [], staleWrite(otherId, null, `OTHER-${i}`), null));
     // The first writes fill the batches in flight; the others and the stale one queue together.
-    const stale = writeDelivery(database.db, RECORD, [], staleWrite(id as number, { id: read.order.id, version: read.order.version }), null).catch(sqlStateOf);
+    const stale = writeDelivery(database, RECORD, [], staleWrite(id as number, { id: read.order.id, version: read.order.version }), null).catch(sqlStateOf);
     expect(await stale).toBe(STATE_MOVED);
     expect(await Promise.all(others)).toHaveLength(12);
     expect(await counts()).toMatchObject({ notifications: 14, orders: 13, deliveries: 14 });

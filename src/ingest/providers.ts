@@ -4,15 +4,25 @@ import { createAllowlist } from '../lib/cidr';
 import { handleLyraNotification } from '../providers/lyra';
 import { handlePayboxNotification } from '../providers/paybox';
 import { handleStripeNotification } from '../providers/stripe';
-import { handlePaylineNotification, paylineReceiver } from '../outbound/payline';
+import { handlePaylineNotification, paylineReceiver, type PaylineReceiver } from '../outbound/payline';
 import { PaylineFetchGuard } from '../outbound/payline-guard';
 import { WindowBudget } from '../lib/window-budget';
-import type { IpnProvider } from './ipn';
+import type { IpnProvider } from '../providers/types';
 
-/** Every provider the service receives, by name: the routes and the replay use the same ones. */
-/** `onPaylineRefused` counts the Payline triggers refused for their source's fetch budget. */
-export function createProviders(config: Config, onPaylineRefused?: () => void): Map<Provider, IpnProvider> {
+export interface Providers {
+  /** Every provider the service receives, by name: the routes and the replay use the same ones. */
+  byName: ReadonlyMap<Provider, IpnProvider>;
+  /** Payline's merchants and API clients, shared by the route and the deferred fetches. */
+  payline: PaylineReceiver | undefined;
+}
+
+/**
+ * Built once per process (main.ts). `onPaylineRefused` counts the Payline triggers refused for
+ * their source's fetch budget.
+ */
+export function createProviders(config: Config, onPaylineRefused?: () => void): Providers {
   const providers = new Map<Provider, IpnProvider>();
+  let paylineShared: PaylineReceiver | undefined;
   const { lyra, paybox, stripe, payline } = config;
   if (lyra !== undefined) {
     providers.set('lyra', {
@@ -56,6 +66,7 @@ export function createProviders(config: Config, onPaylineRefused?: () => void): 
     // The fetch may take 60% of the reply deadline: the rest records the call, or the deferred fetch.
     const guard = new PaylineFetchGuard(new WindowBudget(payline.fetches.perSource, payline.fetches.total), onPaylineRefused);
     const receiver = paylineReceiver(payline.merchants, payline.connectTimeoutMs, Math.floor(config.ipnDeadlineMs * 0.6), guard);
+    paylineShared = receiver;
     providers.set('payline', {
       name: 'payline',
       // An unsigned trigger in the query string; the result is fetched from Payline.
@@ -66,7 +77,7 @@ export function createProviders(config: Config, onPaylineRefused?: () => void): 
       handle: (request) => handlePaylineNotification(request, receiver),
     });
   }
-  return providers;
+  return { byName: providers, payline: paylineShared };
 }
 
 const FORM = 'application/x-www-form-urlencoded';
