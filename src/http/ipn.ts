@@ -4,8 +4,6 @@ import type { Logger } from 'pino';
 import getRawBody from 'raw-body';
 import { within } from '../lib/within';
 import type { DeferredFetch, IpnProvider } from '../providers/types';
-import { recordDeferredFetch } from '../store/payline-fetches';
-import { recordRejectedDelivery } from '../store/deliveries';
 import { DeadlineExceededError } from '../ingest/errors';
 import type { DeliveryInput } from '../store/deliveries';
 import type { DatabaseHandle } from '../store/database';
@@ -14,7 +12,7 @@ import type { WindowBudget } from '../lib/window-budget';
 import type { BackgroundWrites } from './background-writes';
 import { replyLine, statusOf, type Verdict } from '../ingest/verdicts';
 import { sendText } from './reply';
-import { settleCall } from '../ingest/settle';
+import { recordDeferredCall, recordRejectedCall, settleCall } from '../ingest/settle';
 
 export interface IpnDeps {
   database: DatabaseHandle;
@@ -169,8 +167,7 @@ function headerText(value: string | string[] | undefined): string | null {
 
 /** Recorded with a durable fetch in one transaction, then answered 2xx: the fetch runs later (Payline). */
 async function recordDeferred(x: Exchange, fetch: DeferredFetch, reason: string): Promise<void> {
-  const reply = replyLine('deferred', reason);
-  const deliveryId = await recordDeferredFetch(x.deps.database.db, { ...x.delivery, verdict: 'deferred', reason, http_status: statusOf('deferred'), reply }, fetch);
+  const { deliveryId, reply } = await recordDeferredCall(x.deps.database, x.delivery, fetch, reason);
   if (x.signal.aborted) return;
   x.finish('deferred', undefined, reply, { deliveryId });
 }
@@ -216,12 +213,6 @@ async function readBody(x: Exchange): Promise<Buffer | null> {
 /** How long a rejection waits for its audit record before answering anyway. */
 const REJECTION_RECORD_WAIT_MS = 250;
 
-/**
- * Of a rejected call's body, this much is kept with its full length: enough to see what it was,
- * not enough for forged traffic to fill the database.
- */
-export const REJECTED_BODY_KEPT_BYTES = 8192;
-
 async function reject(x: Exchange, verdict: Verdict, reason: string): Promise<void> {
   const reply = replyLine(verdict, reason);
   // Every rejection, from any source, counts against the record budget (a disallowed source's
@@ -231,11 +222,9 @@ async function reject(x: Exchange, verdict: Verdict, reason: string): Promise<vo
     x.deps.metrics.ipnUnrecorded.inc({ provider: x.provider.name, verdict });
     return x.finish(verdict, undefined, reply, {}, false);
   }
-  const body = x.delivery.raw_body;
-  const kept = body !== null && body !== undefined && body.length > REJECTED_BODY_KEPT_BYTES ? { raw_body: body.subarray(0, REJECTED_BODY_KEPT_BYTES), raw_length: body.length } : {};
   // The rejection does not depend on the database: a slow or absent database must not turn a
   // 401 into a 503. The record still completes in the background when it can.
-  const recorded = recordRejectedDelivery(x.deps.database.db, { ...x.delivery, ...kept, verdict, reason, http_status: statusOf(verdict), reply }).catch((error: unknown) => {
+  const recorded = recordRejectedCall(x.deps.database, x.delivery, verdict, reason).catch((error: unknown) => {
     x.log().warn({ err: error }, 'could not record rejected delivery');
   });
   x.deps.background.track(recorded);

@@ -1,8 +1,9 @@
 import type { NotificationOutcome } from '../domain/decide';
 import type { WalletDecision, WalletNotification } from '../domain/wallet';
-import type { NotAppliedKind, ProviderResult } from '../providers/types';
+import type { DeferredFetch, NotAppliedKind, ProviderResult } from '../providers/types';
 import { writeWallet } from './wallet';
 import { recordRejectedDelivery } from '../store/deliveries';
+import { recordDeferredFetch } from '../store/payline-fetches';
 import type { DeliveryInput } from '../store/deliveries';
 import { OrderNotKnownError } from './errors';
 import { ingestNotifications, type IngestLimits, type IngestSummary } from './orders';
@@ -74,4 +75,24 @@ export async function settleCall(database: DatabaseHandle, delivery: DeliveryInp
     if (error instanceof OrderNotKnownError) return recordCall(database, delivery, 'unavailable', error.message);
     throw error;
   }
+}
+
+/**
+ * Of a rejected call's body, this much is kept with its full length: enough to see what it was,
+ * not enough for forged traffic to fill the database.
+ */
+export const REJECTED_BODY_KEPT_BYTES = 8192;
+
+/** A call refused (not proved authentic, or unreadable): recorded with the start of its body. */
+export async function recordRejectedCall(database: DatabaseHandle, delivery: DeliveryInput, verdict: Verdict, reason: string): Promise<number> {
+  const body = delivery.raw_body;
+  const kept = body !== null && body !== undefined && body.length > REJECTED_BODY_KEPT_BYTES ? { raw_body: body.subarray(0, REJECTED_BODY_KEPT_BYTES), raw_length: body.length } : {};
+  return recordRejectedDelivery(database.db, { ...delivery, ...kept, verdict, reason, http_status: statusOf(verdict), reply: replyLine(verdict, reason) });
+}
+
+/** A call whose result is to be fetched later (Payline): recorded with its durable fetch in one transaction. */
+export async function recordDeferredCall(database: DatabaseHandle, delivery: DeliveryInput, fetch: DeferredFetch, reason: string): Promise<{ deliveryId: number; reply: string }> {
+  const reply = replyLine('deferred', reason);
+  const deliveryId = await recordDeferredFetch(database.db, { ...delivery, verdict: 'deferred', reason, http_status: statusOf('deferred'), reply }, fetch);
+  return { deliveryId, reply };
 }

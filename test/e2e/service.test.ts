@@ -3,7 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, root, startService, tsx, waitReady } from '../helpers/service';
+import { freePort, root, startService, tsx, waitReady, type Service } from '../helpers/service';
 
 function simulate(port: number, ...args: string[]): string {
   const result = spawnSync(tsx, ['src/tools/simulate.ts', ...args], { cwd: root, env: { ...process.env, NODE_OPTIONS: '', PORT: String(port) }, encoding: 'utf8' });
@@ -16,12 +16,22 @@ describe('the running service (npm start, npm run simulate)', () => {
   beforeAll(() => {
     dataDir = mkdtempSync(join(tmpdir(), 'ipn-e2e-'));
   });
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  const started: Service[] = [];
+  const start = (env: Record<string, string>): Service => {
+    const service = startService(env);
+    started.push(service);
+    return service;
+  };
+  // A failed test leaves no service behind.
+  afterAll(() => {
+    for (const service of started) if (service.process.exitCode === null) service.process.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
 
   it('starts with no configuration, accepts simulated notifications, stops on SIGTERM, restarts with its data', async () => {
     const port = await freePort();
     const env = { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, NODE_ENV: 'development', LYRA_SHOPS: '', PAYBOX_SITES: '', STRIPE_ENDPOINTS: '', PAYLINE_MERCHANTS: '', DATABASE_URL: '' };
-    const first = startService(env);
+    const first = start(env);
     await waitReady(port, first);
     expect(first.output()).toContain('DEMO CONFIGURATION');
     // No ORDER_EVENTS_URL: no relay, said once; the events stay in the outbox.
@@ -56,16 +66,17 @@ describe('the running service (npm start, npm run simulate)', () => {
     first.process.kill('SIGTERM');
     expect(await first.exited).toBe(0);
 
-    const second = startService(env);
+    const second = start(env);
     await waitReady(port, second);
     expect(second.output()).toMatch(/"applied":\[\]/);
     expect(simulate(port, '--status', 'AUTHORISED', '--order', 'E2E-1')).toContain('OK-duplicate');
     second.process.kill('SIGTERM');
     expect(await second.exited).toBe(0);
-  });
+    // Two starts and some twenty processes of the simulator: minutes on a busy machine, not a hang.
+  }, 240_000);
 
   it('refuses to start in production without LYRA_SHOPS, naming the variable', async () => {
-    const service = startService({ NODE_ENV: 'production', LYRA_SHOPS: '', DATA_DIR: dataDir });
+    const service = start({ NODE_ENV: 'production', LYRA_SHOPS: '', DATA_DIR: dataDir });
     expect(await service.exited).toBe(1);
     expect(service.output()).toContain('ipn-receiver: invalid configuration: LYRA_SHOPS: is required in production');
   });

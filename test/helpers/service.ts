@@ -34,8 +34,9 @@ export function startService(env: Record<string, string>): Service {
   return { process: child, output: () => output, exited };
 }
 
+/** Ready within a minute: the embedded database starts in seconds, longer on a machine busy with other test files. */
 export async function waitReady(port: number, service: Service): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 600; i++) {
     try {
       const res = await fetch(`http://127.0.0.1:${port}/readyz`);
       if (res.ok) return;

@@ -2,7 +2,7 @@ import { createServer, Agent, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sql } from 'kysely';
 import request from 'supertest';
-import { REJECTED_BODY_KEPT_BYTES } from '../../src/http/ipn';
+import { REJECTED_BODY_KEPT_BYTES } from '../../src/ingest/settle';
 import { encodeForm, lyraFormBody, lyraRestAnswer, lyraRestFields } from '../../src/tools/lyra-notifications';
 import { AUDIT_TOKEN, createTestApp, HMAC_SHOP, PLATFORM_IP } from '../helpers/app';
 import { openTestDatabase, type TestDatabase } from '../helpers/database';
