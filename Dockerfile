@@ -1,5 +1,6 @@
+# Node 24 LTS (Node 20 reached its end of life in April 2026; 20.19+ and 22 still run the service).
 # Build stage: compile TypeScript with the dev dependencies.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -9,7 +10,7 @@ COPY migrations ./migrations
 RUN npm run build
 
 # Runtime stage: production dependencies and compiled code only, as the unprivileged node user.
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

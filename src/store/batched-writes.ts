@@ -138,8 +138,29 @@ function isStatementError(error: unknown): boolean {
   return typeof (error as { severity?: unknown } | null)?.severity === 'string';
 }
 
-function connectionOf(client: pg.PoolClient): ProtocolConnection {
-  return (client as unknown as { connection: ProtocolConnection }).connection;
+/**
+ * The `pg` these writes were checked against. They drive its protocol layer, which is not a
+ * public API: `package.json` pins this version exactly, and a test fails when they differ.
+ */
+export const PG_VERSION_CHECKED = '8.16.3';
+
+/** `pg`'s protocol layer is not what the batched writes were written for: stop, saying what changed. */
+export class PgProtocolChangedError extends Error {
+  constructor(what: string) {
+    super(`pg's protocol layer changed (batched writes were checked against pg ${PG_VERSION_CHECKED}): ${what}. Install the pg that package.json pins, or update src/store/batched-writes.ts to the new one.`);
+  }
+}
+
+/** The client's protocol connection, after checking every member the batched writes use. */
+export function connectionOf(client: pg.ClientBase): ProtocolConnection {
+  const connection = (client as unknown as { connection?: Partial<ProtocolConnection> }).connection;
+  if (typeof connection !== 'object' || connection === null) throw new PgProtocolChangedError('client.connection is missing');
+  if (typeof connection.parsedStatements !== 'object' || connection.parsedStatements === null) throw new PgProtocolChangedError('client.connection.parsedStatements is missing');
+  for (const method of ['parse', 'bind', 'execute', 'sync'] as const) {
+    if (typeof connection[method] !== 'function') throw new PgProtocolChangedError(`client.connection.${method}() is missing`);
+  }
+  if (typeof connection.stream !== 'object' || connection.stream === null) throw new PgProtocolChangedError('client.connection.stream is missing');
+  return connection as ProtocolConnection;
 }
 
 /** Parse and Sync: `pg` records the statement as parsed on this connection once PostgreSQL confirms it. */
