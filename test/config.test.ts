@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, DEMO_LYRA_SHOP, DEMO_PAYBOX_PUBLIC_KEY, loadConfig, PAYBOX_DEFAULT_CIDRS, parseTrustProxy } from '../src/config';
+import { CONFIGURATION_AREAS, ConfigError, DEMO_LYRA_SHOP, DEMO_PAYBOX_PUBLIC_KEY, loadConfig, PAYBOX_DEFAULT_CIDRS, parseTrustProxy } from '../src/config';
+import { configurationHead, envExample, GENERATED_END } from '../src/config/docs';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 
@@ -218,20 +219,40 @@ describe('TRUST_PROXY', () => {
   });
 });
 
-describe('documentation of the configuration', () => {
+describe('declaration and documentation of the configuration', () => {
   const read = (file: string) => readFileSync(join(__dirname, '..', file), 'utf8');
-  const variables = [...read('src/config.ts').matchAll(/\((?:env, )?'([A-Z][A-Z_]+)'/g)].map((m) => m[1] as string);
+  const declared = new Set(CONFIGURATION_AREAS.flatMap((area) => Object.values(area.variables).map((v) => v.name)));
 
-  it('finds the variables config.ts reads', () => {
-    expect(variables).toEqual(expect.arrayContaining(['LYRA_SHOPS', 'ROLE', 'ORDER_EVENTS_URL', 'ORDER_EVENTS_SECRET', 'ORDER_EVENTS_POLL_MS']));
+  it('declares every variable loadConfig reads, once', () => {
+    const names = CONFIGURATION_AREAS.flatMap((area) => Object.values(area.variables).map((v) => v.name));
+    expect(names.length).toBe(declared.size);
+    const asked = new Set<string>();
+    const env = new Proxy({ ORDER_EVENTS_URL: 'https://o/', ORDER_EVENTS_SECRET: SECRET } as Record<string, string>, {
+      get: (target, name: string) => {
+        asked.add(name.replace(/_FILE$/, ''));
+        return target[name];
+      },
+    });
+    loadConfig(env);
+    expect([...asked].filter((name) => !declared.has(name))).toEqual([]);
+    expect([...declared].filter((name) => !asked.has(name))).toEqual([]);
   });
 
-  it('lists every variable in .env.example and in docs/configuration.md', () => {
+  it('names every provider variable in the production rule', () => {
+    expect(configError({ NODE_ENV: 'production' }).message).toContain('unless PAYBOX_SITES, STRIPE_ENDPOINTS or PAYLINE_MERCHANTS is set');
+  });
+
+  it('docs/configuration.md and .env.example are the ones generated from the declarations (npm run docs:config)', () => {
+    const doc = read('docs/configuration.md');
+    expect(doc.slice(0, doc.indexOf(GENERATED_END) + GENERATED_END.length + 1)).toBe(configurationHead());
+    expect(read('.env.example')).toBe(envExample());
+  });
+
+  it('documents every declared variable in both', () => {
     const example = read('.env.example');
-    const readme = read('docs/configuration.md');
-    for (const name of new Set(variables)) {
-      expect({ name, inExample: new RegExp(`^#?\\s*${name}=`, 'm').test(example) }).toEqual({ name, inExample: true });
-      expect({ name, inReadme: readme.includes(`\`${name}\``) }).toEqual({ name, inReadme: true });
+    const doc = read('docs/configuration.md');
+    for (const name of declared) {
+      expect({ name, inExample: new RegExp(`^#?\\s*${name}=`, 'm').test(example), inDoc: doc.includes(`| \`${name}\` |`) }).toEqual({ name, inExample: true, inDoc: true });
     }
   });
 });

@@ -53,3 +53,7 @@ const VERDICTS_KEPT = 4096;
 export function parseCidrList(text: string): string[] {
   return text.split(',').map((s) => s.trim()).filter((s) => s !== '');
 }
+
+/** Every address: the default of a platform that publishes no stable source addresses (the signature proves a call). */
+export const ANY_SOURCE_CIDRS = ['0.0.0.0/0', '::/0'];
+export const LOOPBACK_CIDRS = ['127.0.0.0/8', '::1/128'];

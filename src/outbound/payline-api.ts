@@ -1,18 +1,7 @@
 import { createHttpClient, type HttpClient, type HttpRequest } from './http-client';
 import { failoverCause, parseEndpointDirectory, type AttemptOutcome } from '../providers/payline/failover';
 import { parsePaylineResponse, type PaylineCall, type PaylineDetails } from '../providers/payline/soap';
-
-export interface PaylineMerchant {
-  merchantId: string;
-  accessKey: string;
-  environment: 'homologation' | 'production';
-  /** The endpoint directory (`…/services/servicesendpoints/SOAP/<merchantId>`). */
-  directoryUrl: string;
-  /** Used when the directory cannot be read. */
-  defaultUrl: string;
-  /** The merchant's contract numbers; when given, a result under another contract is refused. */
-  contracts: string[];
-}
+import type { PaylineMerchant } from '../providers/payline/config';
 
 export interface FetchedDetails {
   details: PaylineDetails;

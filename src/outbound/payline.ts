@@ -3,7 +3,8 @@ import { FieldError } from '../providers/fields';
 import { normalizePaylineDetails, parsePaylineTrigger, paylineRequest, unconfiguredContract, type PaylineTrigger } from '../providers/payline';
 import { notApplied, reject, type ProviderRequest, type ProviderResult } from '../providers/types';
 import { WindowBudget } from '../lib/window-budget';
-import { PaylineApi, PaylineUnavailableError, type PaylineMerchant } from './payline-api';
+import type { PaylineMerchant } from '../providers/payline/config';
+import { PaylineApi, PaylineUnavailableError } from './payline-api';
 import { PaylineFetchGuard } from './payline-guard';
 
 /** The URL parameter of `notificationURL` that says which merchant a call is for, when there are several. */

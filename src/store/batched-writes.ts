@@ -31,12 +31,6 @@ type Callback = (error: Error | null, rows?: (string | null)[][]) => void;
  */
 const MAX_BATCH = 32;
 
-/**
- * Batches running at once, unless DATABASE_WRITE_BATCHES says otherwise. One at a time makes
- * batches larger: on the 2-core benchmark machine, PostgreSQL's CPU per notification was about a
- * quarter lower than with two (README, Performance).
- */
-export const DEFAULT_WRITE_BATCHES = 1;
 
 /**
  * Sends concurrent ingest writes to PostgreSQL together: the statements of one batch go out in

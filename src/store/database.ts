@@ -4,7 +4,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { PGliteDialect } from './pglite-dialect';
-import { DEFAULT_WRITE_BATCHES, WriteBatcher } from './batched-writes';
+import { WriteBatcher } from './batched-writes';
 import { NotificationIds } from './notification-ids';
 import { preparingPool, StatementNames } from './prepared';
 import type { Database } from './schema';
@@ -38,7 +38,8 @@ export interface DatabaseOptions {
   poolSize: number;
   /**
    * Batches of ingest writes running at once on PostgreSQL (store/batched-writes.ts); the writes
-   * that arrive meanwhile wait for the next batch and share its commit.
+   * that arrive meanwhile wait for the next batch and share its commit. Unset: each write is its
+   * own statement (the command-line tools write little).
    */
   writeBatches?: number;
   /** Upper bound of any one statement, so a stalled database cannot hold a request forever. */
@@ -81,7 +82,7 @@ function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
   });
   const names = new StatementNames();
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool, names) }) });
-  const writeBatcher = new WriteBatcher(pool, names, options.writeBatches ?? DEFAULT_WRITE_BATCHES);
+  const writeBatcher = options.writeBatches === undefined ? undefined : new WriteBatcher(pool, names, options.writeBatches);
   return { db, kind: 'postgres', notificationIds: new NotificationIds(db), writeBatcher, listen: (channel, onNotify) => listenPostgres(url, channel, onNotify, options.logger), close: () => db.destroy() };
 }
 

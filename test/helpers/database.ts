@@ -30,7 +30,7 @@ export async function openTestDatabase(options: { statementTimeoutMs?: number; a
     const parsed = new URL(adminUrl);
     parsed.pathname = `/${name}`;
     url = parsed.toString();
-    handle = await openDatabase({ url, dataDir: '', poolSize: 10, writeBatches: options.writeBatches, statementTimeoutMs });
+    handle = await openDatabase({ url, dataDir: '', poolSize: 10, writeBatches: options.writeBatches ?? 1, statementTimeoutMs });
     dropDatabase = async () => {
       const client = new pg.Client({ connectionString: adminUrl });
       await client.connect();

@@ -6,6 +6,7 @@ import { notApplied, reject, type ProviderRequest, type ProviderResult } from '.
 import { splitPayboxMessage, verifyPayboxSignature, type PayboxCryptoProvider } from './signature';
 import type { PayboxSite } from './sites';
 import { normalizePayboxError } from './statuses';
+import { SITE_PARAMETER } from './config';
 
 export { parsePayboxReturn, PayboxConfigError, type PayboxSite, type PayboxReturnMapping } from './sites';
 export { parsePayboxPublicKeys, splitPayboxMessage, verifyPayboxSignature } from './signature';
@@ -14,9 +15,6 @@ export interface PayboxReceiver {
   sites: ReadonlyMap<string, PayboxSite>;
   keys: readonly KeyObject[];
 }
-
-/** The URL parameter of `PBX_REPONDRE_A` that says which site a call is for, when there are several. */
-export const SITE_PARAMETER = 'site';
 
 /**
  * A Paybox / Up2pay IPN: the returned variables arrive in the query string (GET, the default) or
