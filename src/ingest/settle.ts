@@ -87,7 +87,7 @@ export const REJECTED_BODY_KEPT_BYTES = 8192;
 export async function recordRejectedCall(database: DatabaseHandle, delivery: DeliveryInput, verdict: Verdict, reason: string): Promise<number> {
   const body = delivery.raw_body;
   const kept = body !== null && body !== undefined && body.length > REJECTED_BODY_KEPT_BYTES ? { raw_body: body.subarray(0, REJECTED_BODY_KEPT_BYTES), raw_length: body.length } : {};
-  return recordRejectedDelivery(database.db, { ...delivery, ...kept, verdict, reason, http_status: statusOf(verdict), reply: replyLine(verdict, reason) });
+  return (await recordCall(database, { ...delivery, ...kept }, verdict, reason)).deliveryId;
 }
 
 /** A call whose result is to be fetched later (Payline): recorded with its durable fetch in one transaction. */

@@ -89,7 +89,14 @@ function declare<T>(name: string, fallback: T, shownDefault: string, schema: z.Z
   return { name, fallback, schema, description: meta.description, shownDefault: meta.shownDefault ?? shownDefault, example: meta.example, secret: meta.secret ?? false };
 }
 
-type EntryRecord = Record<string, unknown>;
+export type EntryRecord = Record<string, unknown>;
+
+/** Throws a `ConfigError` naming `variable`: for the parsers of one variable's entries. */
+export function failFor(variable: string): (message: string) => never {
+  return (message) => {
+    throw new ConfigError(variable, message);
+  };
+}
 
 /**
  * A JSON array of configuration entries (shops, sites, endpoints, merchants): each an object of
@@ -115,7 +122,6 @@ export function parseEntries<T>(variable: string, raw: string, noun: string, fie
   return entries;
 }
 
-export type { EntryRecord };
 
 /** Comma-separated addresses and CIDR ranges, checked as an allowlist would read them. */
 export function cidrs(name: string, fallback: string[], shownDefault: string, meta: Meta): Variable<string[]> {

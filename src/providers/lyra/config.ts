@@ -1,4 +1,4 @@
-import { cidrs, ConfigError, parsed, parseEntries, type EntryRecord } from '../../lib/variables';
+import { cidrs, failFor, parsed, parseEntries, type EntryRecord } from '../../lib/variables';
 import type { LyraFormAlgorithm, LyraShop, LyraShops } from './shops';
 
 /** The range Lyra's platform sends notifications from; LYRA_ALLOWED_CIDRS overrides it, and the signature is what proves a call. */
@@ -15,20 +15,21 @@ export const DEMO_LYRA_SHOP: LyraShop = {
 const SHOP_FIELDS = new Set(['shopId', 'algorithm', 'testKey', 'productionKey', 'testPassword', 'productionPassword']);
 
 function parseShop(record: EntryRecord, index: number): LyraShop {
+  const fail = failFor('LYRA_SHOPS');
   const where = `entry ${index}`;
   const shopId = typeof record.shopId === 'number' ? String(record.shopId) : record.shopId;
-  if (typeof shopId !== 'string' || !/^[A-Za-z0-9_-]{1,32}$/.test(shopId)) throw new ConfigError('LYRA_SHOPS', `${where}: shopId is missing or invalid`);
+  if (typeof shopId !== 'string' || !/^[A-Za-z0-9_-]{1,32}$/.test(shopId)) return fail(`${where}: shopId is missing or invalid`);
   const algorithm = record.algorithm ?? 'HMAC-SHA-256';
-  if (algorithm !== 'HMAC-SHA-256' && algorithm !== 'SHA-1') throw new ConfigError('LYRA_SHOPS', `shop ${shopId}: algorithm must be "HMAC-SHA-256" or "SHA-1"`);
+  if (algorithm !== 'HMAC-SHA-256' && algorithm !== 'SHA-1') fail(`shop ${shopId}: algorithm must be "HMAC-SHA-256" or "SHA-1"`);
   const shop: LyraShop = { shopId, algorithm: algorithm as LyraFormAlgorithm };
   for (const field of ['testKey', 'productionKey', 'testPassword', 'productionPassword'] as const) {
     const value = record[field];
     if (value === undefined || value === null) continue;
-    if (typeof value !== 'string' || value.trim() === '') throw new ConfigError('LYRA_SHOPS', `shop ${shopId}: ${field} must be a non-empty string`);
+    if (typeof value !== 'string' || value.trim() === '') return fail(`shop ${shopId}: ${field} must be a non-empty string`);
     shop[field] = value.trim();
   }
   if (!shop.testKey && !shop.productionKey && !shop.testPassword && !shop.productionPassword) {
-    throw new ConfigError('LYRA_SHOPS', `shop ${shopId} has no key nor password`);
+    fail(`shop ${shopId} has no key nor password`);
   }
   return shop;
 }

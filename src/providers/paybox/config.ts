@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { cidrs, ConfigError, parsed, parseEntries, text, type EntryRecord } from '../../lib/variables';
+import { cidrs, failFor, parsed, parseEntries, text, type EntryRecord } from '../../lib/variables';
 import { PAYBOX_PLATFORM_PUBLIC_KEY } from './platform-key';
 import { parsePayboxPublicKeys } from './signature';
 import { parsePayboxReturn, PayboxConfigError, type PayboxSite } from './sites';
@@ -29,9 +29,7 @@ i3SXXdUlJ41ApdD6LwIDAQAB
 const PAYBOX_SITE_FIELDS = new Set(['site', 'rang', 'retour', 'mode', 'currency']);
 
 function payboxSite(record: EntryRecord, index: number): PayboxSite {
-  const fail = (message: string): never => {
-    throw new ConfigError('PAYBOX_SITES', message);
-  };
+  const fail = failFor('PAYBOX_SITES');
   const asText = (value: unknown) => (typeof value === 'number' ? String(value) : value);
   const site = asText(record.site);
   const rang = asText(record.rang);
@@ -66,9 +64,7 @@ const PEM_BLOCK = /-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g;
  * in the official plugins.
  */
 export function payboxPublicKeys(raw: string | undefined, readText: (path: string) => string): KeyObject[] {
-  const fail = (message: string): never => {
-    throw new ConfigError('PAYBOX_PUBLIC_KEYS', message);
-  };
+  const fail = failFor('PAYBOX_PUBLIC_KEYS');
   if (raw === undefined) return parsePayboxPublicKeys([PAYBOX_PLATFORM_PUBLIC_KEY]);
   let pems = raw.replace(/\\n/g, '\n');
   if (!pems.includes('-----BEGIN')) {

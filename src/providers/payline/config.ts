@@ -1,5 +1,5 @@
 import { ANY_SOURCE_CIDRS } from '../../lib/cidr';
-import { cidrs, ConfigError, integer, parsed, parseEntries, type EntryRecord } from '../../lib/variables';
+import { cidrs, failFor, integer, parsed, parseEntries, type EntryRecord } from '../../lib/variables';
 
 export interface PaylineMerchant {
   merchantId: string;
@@ -38,9 +38,7 @@ function httpUrl(value: unknown, fail: (message: string) => never, what: string)
 }
 
 function paylineMerchant(record: EntryRecord, index: number): PaylineMerchant {
-  const fail = (message: string): never => {
-    throw new ConfigError('PAYLINE_MERCHANTS', message);
-  };
+  const fail = failFor('PAYLINE_MERCHANTS');
   const merchantId = typeof record.merchantId === 'number' ? String(record.merchantId) : record.merchantId;
   if (typeof merchantId !== 'string' || !/^[A-Za-z0-9_-]{1,32}$/.test(merchantId)) return fail(`entry ${index}: merchantId must be your Payline merchant id`);
   if (typeof record.accessKey !== 'string' || record.accessKey.trim() === '') return fail(`merchant ${merchantId}: accessKey must be the access key of the administration centre`);

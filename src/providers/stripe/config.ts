@@ -1,5 +1,5 @@
 import { ANY_SOURCE_CIDRS } from '../../lib/cidr';
-import { cidrs, ConfigError, integer, parsed, parseEntries, type EntryRecord } from '../../lib/variables';
+import { cidrs, failFor, integer, parsed, parseEntries, type EntryRecord } from '../../lib/variables';
 import type { StripeEndpoint } from './events';
 
 /** The demo's Stripe endpoint secret (development only), for `npm run simulate -- --provider stripe`. */
@@ -9,9 +9,7 @@ const STRIPE_ENDPOINT_FIELDS = new Set(['id', 'secrets', 'orderIdPath']);
 const DEFAULT_ORDER_ID_PATHS = ['metadata.order_id', 'client_reference_id'];
 
 function stripeEndpoint(record: EntryRecord, index: number): StripeEndpoint {
-  const fail = (message: string): never => {
-    throw new ConfigError('STRIPE_ENDPOINTS', message);
-  };
+  const fail = failFor('STRIPE_ENDPOINTS');
   const id = record.id;
   if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) return fail(`entry ${index}: id must name the endpoint (letters, digits, _ and -), e.g. your account id`);
   const secrets = record.secrets;
