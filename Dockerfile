@@ -1,10 +1,10 @@
 # Node 24 LTS (Node 20 reached its end of life in April 2026; 20.19+ and 22 still run the service).
-# Build stage: compile TypeScript with the dev dependencies.
+# Build stage: compile TypeScript (swc, scripts/build.js) with the dev dependencies.
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
 COPY src ./src
 COPY migrations ./migrations
 RUN npm run build

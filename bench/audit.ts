@@ -2,14 +2,14 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { AUDIT_TOKEN, createTestApp } from '../test/helpers/app';
-import { openTestDatabase } from '../test/helpers/database';
+import { openBenchDatabase } from './database';
 import { seedAuditTables } from '../test/helpers/seed-audit';
 
 /**
  * Latency of filtered audit lists on a seeded table, over real HTTP, against `GET /healthz` on
  * the same server as the baseline (HTTP, routing and JSON without the database).
  *
- *   npm run bench:audit                                   embedded database (PGlite)
+ *   npm run bench:audit                                   embedded PostgreSQL (a temporary data folder)
  *   BENCH_DATABASE_URL=postgres://… npm run bench:audit   PostgreSQL (a fresh database, dropped after)
  */
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '100000' }, requests: { type: 'string', default: '200' } } });
@@ -39,14 +39,14 @@ async function time(base: string, path: () => string): Promise<number[]> {
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 
 async function main(): Promise<void> {
-  const database = await openTestDatabase({ adminUrl: process.env.BENCH_DATABASE_URL ?? '', statementTimeoutMs: 300_000 });
+  const database = await openBenchDatabase({ statementTimeoutMs: 300_000 });
   try {
     await seedAuditTables(database.db, ROWS);
     const { app } = createTestApp(database, { AUDIT_API_TOKEN: AUDIT_TOKEN });
     const server = createServer(app).listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    console.log(`audit API benchmark: ${ROWS} notifications, calls and events, ${database.kind} database, ${REQUESTS} sequential requests each`);
+    console.log(`audit API benchmark: ${ROWS} notifications, calls and events, ${database.label}, ${REQUESTS} sequential requests each`);
     const baseline = await time(base, () => '/healthz');
     console.log(`baseline GET /healthz: p50 ${pct(baseline, 50).toFixed(2)} ms, p99 ${pct(baseline, 99).toFixed(2)} ms`);
     for (const [name, path] of QUERIES) {

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -17,7 +16,7 @@ import { describeMix, realisticMix } from './mix';
  * INSERT … ON CONFLICT of the fields) on the same PostgreSQL, alternating A B A B; then the
  * service while a disallowed address floods it from another process (as fast as it can, then at
  * `--flood-rate` calls/s), alternating with runs without the flood; then with a million
- * notifications already stored; then the embedded database.
+ * notifications already stored. The embedded default has its own benchmark (bench/embedded.ts).
  *
  *   npm run bench:ingest                         the machine's PostgreSQL (postgres@127.0.0.1:5432)
  *   BENCH_DATABASE_URL=postgres://… npm run bench:ingest -- --duration 15 --stored 1000000
@@ -30,7 +29,6 @@ const { values } = parseArgs({
     stored: { type: 'string', default: '1000000' },
     'flood-connections': { type: 'string', default: '16' },
     'flood-rate': { type: 'string', default: '1000' },
-    'no-embedded': { type: 'boolean', default: false },
   },
 });
 const DURATION = Number(values.duration);
@@ -293,8 +291,8 @@ async function seedStored(url: string, count: number): Promise<void> {
   }
 }
 
-async function countStored(url: string | undefined, dataDir: string): Promise<{ notifications: number; outbox: number; deliveries: number }> {
-  const handle = await openDatabase({ url, dataDir, poolSize: 1, statementTimeoutMs: 60_000 });
+async function countStored(url: string): Promise<{ notifications: number; outbox: number; deliveries: number }> {
+  const handle = await openDatabase({ url, dataDir: '', poolSize: 1, statementTimeoutMs: 60_000 });
   try {
     const row = await sql<{ notifications: number; outbox: number; deliveries: number }>`
       SELECT (SELECT count(*)::int FROM notifications WHERE order_id LIKE 'B-%') AS notifications,
@@ -377,7 +375,7 @@ async function main(): Promise<void> {
     const mixStored = await checkMixStored(databaseUrl, mixRuns.reduce((n, f) => n + f.ok, 0));
     console.log(mixStored.line);
     if (!mixStored.ok) process.exitCode = 1;
-    const stored = await countStored(databaseUrl, '');
+    const stored = await countStored(databaseUrl);
     const okCount = [...serviceRuns, ...uncomparedRuns].reduce((n, f) => n + f.ok, 0);
     const ratio = mean(serviceRuns.map((f) => f.rps)) / mean(baselineRuns.map((f) => f.rps));
     results.push(...serviceRuns, ...baselineRuns);
@@ -417,25 +415,6 @@ async function main(): Promise<void> {
       }
     }
 
-    if (!values['no-embedded']) {
-      const dataDir = mkdtempSync(join(tmpdir(), 'ipn-bench-'));
-      try {
-        const embedded = await startService({ DATABASE_URL: '', DATA_DIR: dataDir });
-        let f: Figures;
-        let rss: number;
-        try {
-          f = await load('service, embedded PGlite', embedded.port);
-          rss = peakRssMb(embedded.child);
-        } finally {
-          await embedded.stop();
-        }
-        const counted = await countStored(undefined, dataDir);
-        console.log(fmt(f));
-        console.log(`embedded: ${f.ok} 2xx replies -> ${counted.notifications} notifications, ${counted.outbox} outbox rows; peak RSS ${rss.toFixed(0)} MB`);
-      } finally {
-        rmSync(dataDir, { recursive: true, force: true });
-      }
-    }
   } finally {
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();

@@ -6,7 +6,8 @@ import { createMetrics } from '../src/metrics';
 import { createHttpClient } from '../src/outbound/http-client';
 import { postEvent } from '../src/outbox/post';
 import { signWebhook } from '../src/outbox/signer';
-import { openTestDatabase, type TestDatabase } from '../test/helpers/database';
+import type { TestDatabase } from '../test/helpers/database';
+import { openBenchDatabase } from './database';
 import { relayOptions, seedEvents, testRelay } from '../test/helpers/outbox';
 
 /**
@@ -14,7 +15,7 @@ import { relayOptions, seedEvents, testRelay } from '../test/helpers/outbox';
  * of signed POSTs at the same concurrency with no database at all. The ratio says what claiming
  * and recording cost on top of HTTP; it holds on a busy machine where the raw figures do not.
  *
- *   npm run bench:relay                                   embedded database (PGlite)
+ *   npm run bench:relay                                   embedded PostgreSQL (a temporary data folder)
  *   BENCH_DATABASE_URL=postgres://… npm run bench:relay   PostgreSQL (a fresh database, dropped after)
  */
 const { values } = parseArgs({
@@ -84,11 +85,11 @@ async function relayRun(database: TestDatabase, url: string): Promise<number> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 async function main(): Promise<void> {
-  const database = await openTestDatabase({ adminUrl: process.env.BENCH_DATABASE_URL ?? '' });
+  const database = await openBenchDatabase();
   const sink = await startSink();
   const sample = await seedEvents(database.db, 1, 1, 'SAMPLE');
   const body = JSON.stringify((await database.db.selectFrom('outbox').select('payload').where('id', '=', sample[0]?.id ?? '').executeTakeFirstOrThrow()).payload);
-  console.log(`relay benchmark: ${EVENTS} events over ${ORDERS} orders, concurrency ${CONCURRENCY}, ${database.kind} database, ${ROUNDS} rounds`);
+  console.log(`relay benchmark: ${EVENTS} events over ${ORDERS} orders, concurrency ${CONCURRENCY}, ${database.label}, ${ROUNDS} rounds`);
   const base: number[] = [];
   const relay: number[] = [];
   try {

@@ -9,7 +9,7 @@ import { createLogger } from './log';
 import { openDatabase, type DatabaseHandle } from './store/database';
 import { migrateToLatest } from './store/migrate';
 import { outboxStats, queueStats } from './store/outbox';
-import { scheduleEmbeddedMaintenance, scheduleRetention } from './store/housekeeping';
+import { scheduleRetention } from './store/housekeeping';
 import { checkReadiness } from './store/readiness';
 import { startPaylineFetcher, PAYLINE_FETCHES, type PaylineFetcher } from './outbound/payline-fetcher';
 import { createProviders, type Providers } from './ingest/providers';
@@ -36,13 +36,12 @@ async function main(): Promise<void> {
     );
   }
   if (config.databaseUrl === undefined && config.production) {
-    logger.warn({ dataDir: config.dataDir }, 'embedded database in production: one process only; set DATABASE_URL for PostgreSQL');
+    logger.warn({ dataDir: config.dataDir }, 'embedded PostgreSQL in production: DATA_DIR holds every record, so back it up (pg_dump), or set DATABASE_URL for a PostgreSQL server of your own');
   }
 
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize, writeBatches: config.databaseWriteBatches, statementTimeoutMs: config.ipnDeadlineMs, logger });
   const applied = await migrateToLatest(database.db);
   logger.info({ database: database.kind, applied }, 'database ready');
-  const maintenance = database.kind === 'embedded' ? scheduleEmbeddedMaintenance(database, logger) : undefined;
   const retention = config.retentionDays > 0 ? scheduleRetention(database, config.retentionDays, logger) : undefined;
 
   const metrics = createMetrics();
@@ -75,7 +74,6 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down: finishing in-flight requests and deliveries');
     const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
-    clearInterval(maintenance);
     clearInterval(retention);
     void Promise.all([serverClosed, relay?.stop(), paylineFetcher?.stop()])
       .then(() => background.settled())

@@ -55,7 +55,6 @@ describe('loadConfig', () => {
     [{ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '15000' }, 'HTTP_REQUEST_TIMEOUT_MS: must be above HTTP_HEADERS_TIMEOUT_MS (20000)'],
     [{ MAX_CONNECTIONS: '0' }, 'MAX_CONNECTIONS: must be between 1 and 100000'],
     [{ ROLE: 'worker' }, 'ROLE: must be one of all, receiver, relay, got "worker"'],
-    [{ ROLE: 'relay' }, 'ROLE: relay runs apart from the other role, so it needs DATABASE_URL'],
     [{ ORDER_EVENTS_URL: 'orders.internal/events' }, 'ORDER_EVENTS_URL: is not a valid URL'],
     [{ ORDER_EVENTS_URL: 'ftp://orders.internal/' }, 'ORDER_EVENTS_URL: must be an http:// or https:// URL'],
     [{ ORDER_EVENTS_URL: 'https://shop:pw@orders.internal/' }, 'ORDER_EVENTS_URL: must not carry credentials'],

@@ -117,9 +117,6 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(PROVIDER_VARIABLES[0] as string, `is required in production (NODE_ENV=production) unless ${others.slice(0, -1).join(', ')} or ${others.at(-1)} is set: a JSON array of your Lyra shops and keys`);
   }
   const database = readArea(env, DATABASE_VARIABLES);
-  if (server.role !== 'all' && database.url === undefined) {
-    throw new ConfigError('ROLE', `${server.role} runs apart from the other role, so it needs DATABASE_URL: the embedded database belongs to one process`);
-  }
   if (server.requestTimeoutMs <= server.headersTimeoutMs) throw new ConfigError('HTTP_REQUEST_TIMEOUT_MS', `must be above HTTP_HEADERS_TIMEOUT_MS (${server.headersTimeoutMs})`);
   const ipn = readArea(env, IPN_VARIABLES);
   const demo = demoDefaults ? { loopback: LOOPBACK_CIDRS } : null;

@@ -20,7 +20,7 @@ export const SERVER_VARIABLES = {
     example: 'production',
   }),
   role: oneOf('ROLE', ['all', 'receiver', 'relay'], 'all', {
-    description: '`all` (receiver and relay in one process), `receiver` (HTTP only) or `relay` (delivery only); the last two need `DATABASE_URL`',
+    description: '`all` (receiver and relay in one process), `receiver` (HTTP only) or `relay` (delivery only); processes of each role share one database, the embedded one included',
   }),
   port: integer('PORT', 3000, 0, 65535, { description: 'port to listen on', example: '3000' }),
   host: text('HOST', { description: 'address to listen on', example: '0.0.0.0' }, '0.0.0.0'),

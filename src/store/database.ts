@@ -1,10 +1,8 @@
-import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { PGliteDialect } from './pglite-dialect';
 import { WriteBatcher } from './batched-writes';
+import { attachEmbeddedPostgres } from './embedded-postgres';
 import { NotificationIds } from './notification-ids';
 import { preparingPool, StatementNames } from './prepared';
 import type { Database } from './schema';
@@ -19,11 +17,11 @@ export interface DatabaseHandle {
   kind: DatabaseKind;
   /** Notification ids drawn from the sequence ahead of the write, a block shared by every request. */
   notificationIds: NotificationIds;
-  /** The ingest writes' batches of one commit (PostgreSQL); none on the embedded database. */
+  /** The ingest writes' batches of one commit; none when the option is unset (the command-line tools). */
   writeBatcher: WriteBatcher | undefined;
   /**
-   * Calls `onNotify` for each NOTIFY on `channel` (payloads are not used). On PostgreSQL a
-   * dedicated connection listens and reconnects after a loss, calling `onNotify` once it is back
+   * Calls `onNotify` for each NOTIFY on `channel` (payloads are not used). A dedicated
+   * connection listens and reconnects after a loss, calling `onNotify` once it is back
    * so the caller catches up on anything it missed meanwhile.
    */
   listen: (channel: string, onNotify: () => void) => Promise<Unlisten>;
@@ -31,13 +29,13 @@ export interface DatabaseHandle {
 }
 
 export interface DatabaseOptions {
-  /** PostgreSQL URL; unset opens the embedded database. */
+  /** PostgreSQL URL; unset opens the embedded PostgreSQL of `dataDir` (store/embedded-postgres.ts). */
   url: string | undefined;
-  /** Folder of the embedded database; `memory://` keeps it in memory. */
+  /** Folder of the embedded database. */
   dataDir: string;
   poolSize: number;
   /**
-   * Batches of ingest writes running at once on PostgreSQL (store/batched-writes.ts); the writes
+   * Batches of ingest writes running at once (store/batched-writes.ts); the writes
    * that arrive meanwhile wait for the next batch and share its commit. Unset: each write is its
    * own statement (the command-line tools write little).
    */
@@ -49,8 +47,8 @@ export interface DatabaseOptions {
 
 const INT8_OID = 20;
 
-// int8 columns (ids, amounts) as numbers on both databases: PGlite already does so, pg returns
-// strings. Values stay far below 2^53 (amounts are minor units, ids are row counts).
+// int8 columns (ids, amounts) as numbers, not pg's strings. Values stay far below 2^53 (amounts are
+// minor units, ids are row counts).
 const parseInt8 = (value: string): number => Number(value);
 const pgTypes = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
@@ -59,7 +57,16 @@ const pgTypes = {
 
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
   if (options.url !== undefined) return openPostgres(options.url, options);
-  return openEmbedded(options.dataDir);
+  const server = await attachEmbeddedPostgres({ dataDir: options.dataDir, logger: options.logger, });
+  const handle = openPostgres(server.url, options);
+  return {
+    ...handle,
+    kind: 'embedded',
+    async close() {
+      await handle.close();
+      await server.detach();
+    },
+  };
 }
 
 function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
@@ -131,13 +138,4 @@ async function listenPostgres(url: string, channel: string, onNotify: () => void
     clearTimeout(retry);
     await client?.end().catch(() => undefined);
   };
-}
-
-async function openEmbedded(dataDir: string): Promise<DatabaseHandle> {
-  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
-  const pglite = await PGlite.create(dataDir);
-  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
-  // One backend: its own NOTIFYs reach its own listeners at commit, as on a server.
-  const listen = async (channel: string, onNotify: () => void): Promise<Unlisten> => pglite.listen(channel, () => onNotify());
-  return { db, kind: 'embedded', notificationIds: new NotificationIds(db), writeBatcher: undefined, listen, close: () => db.destroy() };
 }

@@ -1,23 +1,8 @@
 import type { Logger } from 'pino';
 import type { DatabaseHandle } from './database';
-import { vacuumAnalyze } from './maintenance';
 import { purgeRawBodies } from './retention';
 
 // Background upkeep of the database, on timers that never keep the process alive.
-
-const EMBEDDED_MAINTENANCE_MS = 10 * 60_000;
-
-export function scheduleEmbeddedMaintenance(database: DatabaseHandle, logger: Logger): NodeJS.Timeout {
-  const timer = setInterval(() => {
-    const started = Date.now();
-    vacuumAnalyze(database.db).then(
-      () => logger.debug({ ms: Date.now() - started }, 'embedded database vacuumed and analyzed'),
-      (error: unknown) => logger.warn({ err: error }, 'embedded database maintenance failed'),
-    );
-  }, EMBEDDED_MAINTENANCE_MS);
-  timer.unref();
-  return timer;
-}
 
 const RETENTION_EVERY_MS = 60 * 60_000;
 

@@ -4,7 +4,7 @@ import { lyraFormBody } from '../../src/tools/lyra-notifications';
 import { HMAC_SHOP } from '../helpers/app';
 import { openTestDatabase, type TestDatabase } from '../helpers/database';
 import { freePort, startService, waitReady } from '../helpers/service';
-import { TcpProxy, type ProxyMode } from '../helpers/tcp-proxy';
+import { proxyTargetOf, TcpProxy, type ProxyMode } from '../helpers/tcp-proxy';
 
 const DEADLINE_MS = 1000;
 // The deadline timer answers at DEADLINE_MS; the margin covers the event loop of a loaded machine.
@@ -12,19 +12,16 @@ const LATEST_REPLY_MS = DEADLINE_MS + 700;
 
 /**
  * PostgreSQL cut and stalled, several times, under a continuous load of unique notifications and
- * resends, through a proxy the test controls. Needs a PostgreSQL server (TEST_DATABASE_URL): the
- * embedded database has no network to break.
+ * resends, through a proxy the test controls (TCP to PostgreSQL's address, or to the embedded
+ * server's unix socket).
  */
-const onPostgres = process.env.TEST_DATABASE_URL ? describe : describe.skip;
-
-onPostgres('database faults under load', () => {
+describe('database faults under load', () => {
   let database: TestDatabase;
   let proxy: TcpProxy;
 
   beforeAll(async () => {
     database = await openTestDatabase();
-    const target = new URL(database.url as string);
-    proxy = new TcpProxy(target.hostname, Number(target.port || 5432));
+    proxy = new TcpProxy(proxyTargetOf(database.url));
     await proxy.start();
   });
   afterAll(async () => {
@@ -33,8 +30,9 @@ onPostgres('database faults under load', () => {
   });
 
   it('every 2xx is stored once, every other reply comes in time and its retry is stored once; the service recovers by itself', async () => {
-    const url = new URL(database.url as string);
+    const url = new URL(database.url);
     url.host = `127.0.0.1:${proxy.port}`;
+    url.searchParams.delete('host');
     const port = await freePort();
     const service = startService({
       PORT: String(port),

@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql } from 'kysely';
 import { lyraFormBody } from '../../src/tools/lyra-notifications';
 import { HMAC_SHOP } from '../helpers/app';
@@ -8,6 +5,7 @@ import { openTestDatabase, withServiceDatabase, type TestDatabase } from '../hel
 import { WEBHOOK_SECRET } from '../helpers/outbox';
 import { freePort, startService, waitReady, type Service } from '../helpers/service';
 import { startSink } from '../helpers/sink';
+import { newDataDir, removeDataDir } from '../helpers/data-dir';
 
 /**
  * The running service killed (SIGKILL) or stopped (SIGTERM) under load, then restarted: every
@@ -20,12 +18,12 @@ describe('the service under load, killed or stopped', () => {
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'ipn-faults-'));
+    dataDir = newDataDir('ipn-faults-');
     if (process.env.TEST_DATABASE_URL) database = await openTestDatabase();
   });
   afterAll(async () => {
     await database?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await removeDataDir(dataDir);
   });
 
   async function start(extra: Record<string, string> = {}): Promise<{ service: Service; port: number }> {
@@ -37,7 +35,7 @@ describe('the service under load, killed or stopped', () => {
       LOG_LEVEL: 'info',
       LYRA_SHOPS: JSON.stringify([HMAC_SHOP]),
       LYRA_ALLOWED_CIDRS: '127.0.0.1/32',
-      ...(database === null ? { DATABASE_URL: '', DATA_DIR: dataDir } : { DATABASE_URL: database.url ?? '' }),
+      ...(database === null ? { DATABASE_URL: '', DATA_DIR: dataDir } : { DATABASE_URL: database.url }),
       ...extra,
     };
     const service = startService(env);

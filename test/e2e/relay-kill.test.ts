@@ -1,10 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { openTestDatabase, withServiceDatabase, type TestDatabase } from '../helpers/database';
 import { outboxRows, seedEvents, WEBHOOK_SECRET, type SeededEvent } from '../helpers/outbox';
 import { startSink, type Sink } from '../helpers/sink';
 import { freePort, startService, waitReady } from '../helpers/service';
+import { newDataDir, removeDataDir } from '../helpers/data-dir';
 
 /**
  * The relay as its own process, killed with SIGKILL while deliveries are in flight, then started
@@ -17,13 +15,13 @@ describe('a relay killed mid-batch', () => {
   let sink: Sink;
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'ipn-relay-kill-'));
+    dataDir = newDataDir('ipn-relay-kill-');
     if (process.env.TEST_DATABASE_URL) database = await openTestDatabase();
   });
   afterAll(async () => {
     await database?.close();
     await sink?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await removeDataDir(dataDir);
   });
 
   const withDatabase = <T>(work: (db: TestDatabase['db']) => Promise<T>): Promise<T> => withServiceDatabase(database, dataDir, (handle) => work(handle.db));
@@ -38,7 +36,7 @@ describe('a relay killed mid-batch', () => {
       NODE_ENV: 'development',
       LOG_LEVEL: 'warn',
       LYRA_SHOPS: '',
-      ...(database === null ? { DATABASE_URL: '', DATA_DIR: dataDir, ROLE: 'all' } : { DATABASE_URL: database.url ?? '', ROLE: 'relay' }),
+      ...(database === null ? { DATABASE_URL: '', DATA_DIR: dataDir, ROLE: 'relay' } : { DATABASE_URL: database.url, ROLE: 'relay' }),
       ORDER_EVENTS_URL: sink.url,
       ORDER_EVENTS_SECRET: WEBHOOK_SECRET,
       ORDER_EVENTS_TIMEOUT_MS: '1000',

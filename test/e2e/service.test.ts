@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, root, startService, tsx, waitReady, type Service } from '../helpers/service';
+import { newDataDir, removeDataDir } from '../helpers/data-dir';
 
 function simulate(port: number, ...args: string[]): string {
   const result = spawnSync(tsx, ['src/tools/simulate.ts', ...args], { cwd: root, env: { ...process.env, NODE_OPTIONS: '', PORT: String(port) }, encoding: 'utf8' });
@@ -14,7 +15,7 @@ describe('the running service (npm start, npm run simulate)', () => {
   let dataDir: string;
 
   beforeAll(() => {
-    dataDir = mkdtempSync(join(tmpdir(), 'ipn-e2e-'));
+    dataDir = newDataDir('ipn-e2e-');
   });
   const started: Service[] = [];
   const start = (env: Record<string, string>): Service => {
@@ -23,9 +24,9 @@ describe('the running service (npm start, npm run simulate)', () => {
     return service;
   };
   // A failed test leaves no service behind.
-  afterAll(() => {
+  afterAll(async () => {
     for (const service of started) if (service.process.exitCode === null) service.process.kill('SIGKILL');
-    rmSync(dataDir, { recursive: true, force: true });
+    await removeDataDir(dataDir);
   });
 
   it('starts with no configuration, accepts simulated notifications, stops on SIGTERM, restarts with its data', async () => {

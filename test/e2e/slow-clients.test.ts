@@ -1,9 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, startService, waitReady, type Service } from '../helpers/service';
+import { newDataDir, removeDataDir } from '../helpers/data-dir';
 
 /** Slow clients are cut by the HTTP timeouts, and a connection cap holds against a socket flood. */
 describe('slow clients and too many connections', () => {
@@ -12,7 +10,7 @@ describe('slow clients and too many connections', () => {
   let port: number;
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'ipn-slow-'));
+    dataDir = newDataDir('ipn-slow-');
     port = await freePort();
     service = startService({
       PORT: String(port),
@@ -30,7 +28,7 @@ describe('slow clients and too many connections', () => {
   afterAll(async () => {
     service.process.kill('SIGTERM');
     await service.exited;
-    rmSync(dataDir, { recursive: true, force: true });
+    await removeDataDir(dataDir);
   });
 
   const open = async (): Promise<Socket> => {

@@ -6,7 +6,7 @@ import { createProviders } from '../../src/ingest/providers';
 import { BackgroundWrites } from '../../src/http/background-writes';
 import { createMetrics, type Metrics } from '../../src/metrics';
 import { checkReadiness } from '../../src/store/readiness';
-import type { TestDatabase } from './database';
+import type { DatabaseHandle } from '../../src/store/database';
 import { capturingLogger } from './log-capture';
 
 /** Keys of the shops the tests configure; a test signs with these exactly as the platform would. */
@@ -41,7 +41,7 @@ export interface TestApp {
   background: BackgroundWrites;
 }
 
-export function createTestApp(database: TestDatabase, env: Record<string, string> = {}, logger: Logger = capturingLogger()): TestApp {
+export function createTestApp(database: DatabaseHandle, env: Record<string, string> = {}, logger: Logger = capturingLogger()): TestApp {
   const config = testConfig(env);
   const metrics = createMetrics();
   const background = new BackgroundWrites();
@@ -51,7 +51,7 @@ export function createTestApp(database: TestDatabase, env: Record<string, string
 }
 
 /** Every call record, once those of rejections, which may be written after their replies, are in. */
-export async function recordedCalls(t: TestApp, database: TestDatabase) {
+export async function recordedCalls(t: TestApp, database: DatabaseHandle) {
   await t.background.settled();
   return database.db.selectFrom('deliveries').selectAll().orderBy('id').execute();
 }

@@ -3,50 +3,42 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { openDatabase, type DatabaseHandle } from '../../src/store/database';
 import { migrateToLatest } from '../../src/store/migrate';
+import { EMBEDDED_TEST_SERVER_URL } from '../setup/embedded-server';
 
 export interface TestDatabase extends DatabaseHandle {
-  /** The PostgreSQL URL of this database, for another process; undefined on the embedded database. */
-  url: string | undefined;
+  /** The PostgreSQL URL of this database, for another process. */
+  url: string;
   /** Empty every table, keeping the schema. */
   reset(): Promise<void>;
 }
 
 /**
- * A real database for one test file: PGlite in memory by default, or a fresh database on the
- * PostgreSQL server of `TEST_DATABASE_URL` (created here, dropped on close).
+ * A real database for one test file: a fresh database (created here, dropped on close) on the
+ * PostgreSQL server of `TEST_DATABASE_URL`, or else on the embedded PostgreSQL server that the
+ * suite's global setup started (test/setup/embedded-server.ts).
  */
 export async function openTestDatabase(options: { statementTimeoutMs?: number; adminUrl?: string; writeBatches?: number } = {}): Promise<TestDatabase> {
-  const adminUrl = options.adminUrl ?? process.env.TEST_DATABASE_URL;
+  const adminUrl = options.adminUrl ?? testServerUrl();
   const statementTimeoutMs = options.statementTimeoutMs ?? 10_000;
-  let handle: DatabaseHandle;
-  let url: string | undefined;
-  let dropDatabase = async (): Promise<void> => {};
-  if (adminUrl !== undefined && adminUrl !== '') {
-    const name = `ipn_test_${process.pid}_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: adminUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const parsed = new URL(adminUrl);
-    parsed.pathname = `/${name}`;
-    url = parsed.toString();
-    handle = await openDatabase({ url, dataDir: '', poolSize: 10, writeBatches: options.writeBatches ?? 1, statementTimeoutMs });
-    dropDatabase = async () => {
-      const client = new pg.Client({ connectionString: adminUrl });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
-    };
-  } else {
-    handle = await openDatabase({ url: undefined, dataDir: 'memory://', poolSize: 1, statementTimeoutMs });
-  }
+  const name = `ipn_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const parsed = new URL(adminUrl);
+  parsed.pathname = `/${name}`;
+  const url = parsed.toString();
+  const handle = await openDatabase({ url, dataDir: '', poolSize: 10, writeBatches: options.writeBatches ?? 1, statementTimeoutMs });
   await migrateToLatest(handle.db);
   return {
     ...handle,
     url,
     async close() {
       await handle.close();
-      await dropDatabase();
+      const client = new pg.Client({ connectionString: adminUrl });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
     },
     async reset() {
       await sql`TRUNCATE delivery_notifications, outbox, transactions, notifications, orders, deliveries, payment_methods, subscriptions, subscription_payments, operator_actions RESTART IDENTITY CASCADE`.execute(handle.db);
@@ -55,9 +47,19 @@ export async function openTestDatabase(options: { statementTimeoutMs?: number; a
   };
 }
 
+/** The server the test databases are made on: the PostgreSQL of `TEST_DATABASE_URL`, or the suite's embedded one. */
+export function testServerUrl(): string {
+  const url = process.env.TEST_DATABASE_URL || process.env[EMBEDDED_TEST_SERVER_URL];
+  if (url === undefined || url === '') throw new Error(`no test database server: run the tests with npm test (its global setup starts the embedded PostgreSQL), or set TEST_DATABASE_URL`);
+  return url;
+}
+
+/** Whether the suite runs on a PostgreSQL server of its own (TEST_DATABASE_URL), rather than the embedded one. */
+export const onOwnServer = (): boolean => (process.env.TEST_DATABASE_URL ?? '') !== '';
+
 /**
  * Runs `work` on the database a spawned service uses: the test's PostgreSQL database, or else the
- * embedded data folder, opened (and migrated) only for the call, as the service must be down.
+ * embedded PostgreSQL of its data folder, attached for the call (the service may be running).
  */
 export async function withServiceDatabase<T>(database: TestDatabase | null, dataDir: string, work: (handle: DatabaseHandle) => Promise<T>): Promise<T> {
   if (database !== null) return work(database);

@@ -7,18 +7,27 @@ export type ProxyMode = 'pass' | 'cut' | 'stall';
  * A TCP proxy between the service and PostgreSQL that a test controls: `cut` drops every
  * connection and refuses new ones, `stall` accepts but never forwards a byte (a database that
  * hangs), `pass` forwards again (connections stalled meanwhile are dropped, as a healed network
- * partition leaves them).
+ * partition leaves them). The target is PostgreSQL's TCP address or its unix socket (the embedded
+ * server listens on a socket only).
  */
+export type ProxyTarget = { host: string; port: number } | { socketPath: string };
+
+/** The address of the server a PostgreSQL URL names: `?host=/folder` is a unix socket folder, as libpq reads it. */
+export function proxyTargetOf(databaseUrl: string): ProxyTarget {
+  const url = new URL(databaseUrl);
+  const port = Number(url.port || 5432);
+  const socketFolder = url.searchParams.get('host');
+  if (socketFolder?.startsWith('/')) return { socketPath: `${socketFolder}/.s.PGSQL.${port}` };
+  return { host: url.hostname, port };
+}
+
 export class TcpProxy {
   private mode: ProxyMode = 'pass';
   private readonly pairs = new Set<[Socket, Socket | null]>();
   private server: Server | null = null;
   port = 0;
 
-  constructor(
-    private readonly targetHost: string,
-    private readonly targetPort: number,
-  ) {}
+  constructor(private readonly target: ProxyTarget) {}
 
   async start(): Promise<void> {
     this.server = createServer((client) => this.accept(client));
@@ -36,7 +45,7 @@ export class TcpProxy {
       this.pairs.add([client, null]);
       return;
     }
-    const upstream = createConnection(this.targetPort, this.targetHost);
+    const upstream = 'socketPath' in this.target ? createConnection(this.target.socketPath) : createConnection(this.target.port, this.target.host);
     upstream.on('error', () => client.destroy());
     client.on('error', () => upstream.destroy());
     const pair: [Socket, Socket] = [client, upstream];

@@ -121,9 +121,7 @@ describe('notification ids drawn ahead', () => {
   });
 });
 
-const onPostgres = process.env.TEST_DATABASE_URL ? describe : describe.skip;
-
-onPostgres('batched writes (PostgreSQL)', () => {
+describe('batched writes', () => {
   it('concurrent calls share commits: their rows carry fewer transaction ids than there are calls', async () => {
     const results = await Promise.all(Array.from({ length: 24 }, (_, i) => ingestNotifications(database, CALL, [notification(`b${i}`, 'authorised', `BATCH-${i}`)], describeSummary)));
     expect(results.every((r) => r.outcome === 'applied')).toBe(true);

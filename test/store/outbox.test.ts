@@ -1,5 +1,5 @@
+import { sql } from 'kysely';
 import { claimDueEvents, dueEventsQuery, markDelivered, markFailed } from '../../src/store/outbox';
-import { vacuumAnalyze } from '../../src/store/maintenance';
 import { openTestDatabase, type TestDatabase } from '../helpers/database';
 import { explain } from '../helpers/explain';
 import { outboxRows, seedEvents } from '../helpers/outbox';
@@ -56,7 +56,7 @@ describe('outbox claims', () => {
 
   it('walks the due index in order, without sorting the backlog, and finds earlier events of an order by index', async () => {
     await seedEvents(database.db, 500, 10);
-    await vacuumAnalyze(database.db);
+    await sql`VACUUM (ANALYZE) outbox`.execute(database.db);
     const plan = await explain(database.db, dueEventsQuery(database.db, 8));
     expect(plan).toContain('Index Scan using outbox_due');
     expect(plan).not.toMatch(/\bSort\b/);

@@ -29,9 +29,7 @@ describe('StatementNames', () => {
   });
 });
 
-const onPostgres = process.env.TEST_DATABASE_URL ? describe : describe.skip;
-
-onPostgres('prepared statements on PostgreSQL', () => {
+describe('prepared statements', () => {
   let database: TestDatabase;
   beforeAll(async () => {
     database = await openTestDatabase();

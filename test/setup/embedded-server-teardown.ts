@@ -1,0 +1,3 @@
+import { stopEmbeddedTestServer } from './embedded-server';
+
+export default stopEmbeddedTestServer;
