@@ -6,8 +6,8 @@ import { newDataDir, removeDataDir } from '../helpers/data-dir';
 
 /**
  * The relay as its own process, killed with SIGKILL while deliveries are in flight, then started
- * again: every event arrives, in order per order. On PostgreSQL it runs alone (ROLE=relay) beside
- * the test's connection; on the embedded database it is the whole service on a data folder.
+ * again: every event arrives, in order per order. It runs alone (ROLE=relay) beside the test's
+ * connection: to the test's PostgreSQL database, or to the embedded server of a data folder.
  */
 describe('a relay killed mid-batch', () => {
   let database: TestDatabase | null = null;

@@ -57,6 +57,16 @@ describe('embedded PostgreSQL', () => {
     expect(postmasterPid(dir)).toBeUndefined();
   });
 
+  it('runs one server per data folder: two checkouts on one machine do not meet', async () => {
+    const [a, b] = [dataDir(), dataDir()];
+    const [serverA, serverB] = await Promise.all([attachEmbeddedPostgres({ dataDir: a }), attachEmbeddedPostgres({ dataDir: b })]);
+    expect(serverA.url).not.toBe(serverB.url);
+    await query(serverA.url, 'CREATE TABLE only_in_a (n int)');
+    expect(await query(serverB.url, `SELECT to_regclass('only_in_a') IS NULL AS absent`)).toEqual([{ absent: true }]);
+    expect(postmasterPid(a)).not.toBe(postmasterPid(b));
+    await Promise.all([serverA.detach(), serverB.detach()]);
+  });
+
   it('keeps its data from one start to the next', async () => {
     const dir = dataDir();
     const before = await attachEmbeddedPostgres({ dataDir: dir });
@@ -155,6 +165,8 @@ describe('embedded PostgreSQL', () => {
     await new Promise<void>((resolve, reject) => {
       user.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('attached') && resolve());
       user.once('exit', (code) => reject(new Error(`exited with ${code}: ${errors}`)));
+      // Node itself must be reachable by that user (a runtime installed under a private folder is not).
+      user.once('error', (error) => reject(new Error(`${process.execPath} cannot be run as nobody: ${error.message}`)));
     });
     const pid = postmasterPid(dir) as number;
     expect(Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1])).toBe(uid);
