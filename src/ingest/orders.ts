@@ -16,10 +16,11 @@ import {
   type NotificationRecord,
   type OutboxRecord,
   type StoredState,
+  type WriteOutcome,
 } from '../store/ingest-statements';
 import type { Database } from '../store/schema';
 import type { NotificationIds } from '../store/notification-ids';
-import { isPastDeadline, isStateMoved } from '../store/sqlstate';
+import { isPastDeadline, isStateMoved, STATE_MOVED } from '../store/sqlstate';
 import { DeadlineExceededError, OrderNotKnownError } from './errors';
 
 export interface IngestSummary {
@@ -74,9 +75,12 @@ const MAX_ATTEMPTS = 20;
  * transactions and order projection, and the outbox rows.
  *
  * The decision is made in TypeScript (domain/decide.ts) on the order as read, then written with
- * a check that the order and the notifications are still as read; if not, the statement rolls
- * back and the delivery is decided again on a fresh read. The first notification of an order is
- * decided on an empty order without reading first: one round trip.
+ * a check that the order is still as read: if not, the statement writes nothing and brings the
+ * order as it is now, and the delivery is decided again on it. Every delivery is first decided on
+ * an empty order without reading: one round trip for a new order, two for one already stored
+ * (the failed guess costs no rollback, and no other write of its batch anything). A notification
+ * recorded meanwhile by another call rolls the statement back (40001): decided again on a fresh
+ * read.
  * If the reply deadline passes before the statement ends, it rolls back: the platform is told 503
  * and nothing is written.
  */
@@ -102,15 +106,30 @@ export async function ingestNotifications(
     const reply = describe(planned.summary);
     const record = { ...delivery, verdict: planned.summary.outcome, reason: planned.summary.detail, http_status: reply.httpStatus, reply: reply.reply };
     throwIfAborted(limits.signal);
+    let written: WriteOutcome;
     try {
-      const deliveryId = await writeDelivery(database, record, planned.links, planned.decided, limits.commitBy ?? null);
-      return { ...planned.summary, ...reply, deliveryId };
+      written = await writeDelivery(database, record, planned.links, planned.decided, limits.commitBy ?? null);
     } catch (error) {
       if (isPastDeadline(error)) throw new DeadlineExceededError();
       if (!isStateMoved(error) || attempt >= MAX_ATTEMPTS) throw error;
+      state = await readStoredState(db, identity, keys);
+      continue;
     }
-    state = await readStoredState(db, identity, keys);
+    if (written.now === undefined) return { ...planned.summary, ...reply, deliveryId: written.deliveryId };
+    if (attempt >= MAX_ATTEMPTS) throw Object.assign(new Error(`order ${identity.orderId} moved under ${MAX_ATTEMPTS} attempts in a row`), { code: STATE_MOVED });
+    state = await nextState(db, identity, keys, state, written.now);
   }
+}
+
+/**
+ * The state to decide on again after a write found its order moved: the order as that write
+ * found it, and the notifications known before or recorded since. A write that waited for
+ * another's commit read the order from before that commit (its snapshot is older): then it
+ * shows nothing new, and the order is read afresh.
+ */
+async function nextState(db: Kysely<Database>, identity: OrderIdentity, keys: readonly string[], before: StoredState, found: StoredState): Promise<StoredState> {
+  if (found.order?.version === before.order?.version && found.existing.size === 0) return readStoredState(db, identity, keys);
+  return { order: found.order, existing: new Map([...before.existing, ...found.existing]) };
 }
 
 const NOTHING_STORED: StoredState = { order: null, existing: new Map() };

@@ -27,8 +27,8 @@ export interface StoredState {
   existing: Map<string, number>;
 }
 
-const READ_STATE = `
-SELECT
+/** The order of an identity (its four parameters), as JSON: its state, version and transactions; null when not recorded. */
+const storedOrderJson = (provider: string, shopId: string, mode: string, orderId: string): string => `
   (SELECT row_to_json(o) FROM (
     SELECT orders.id, orders.xmin::text AS version, orders.status, orders.paid_amount, orders.refunded_amount, orders.currency, orders.abandoned,
       (SELECT coalesce(json_agg(json_build_object(
@@ -37,9 +37,14 @@ SELECT
           'failureIsFinal', t.failure_is_final, 'lastNotificationId', t.last_notification_id) ORDER BY t.last_notification_id), '[]'::json)
         FROM transactions t WHERE t.order_ref = orders.id) AS transactions
     FROM orders
-    WHERE orders.provider = $1::text AND orders.shop_id = $2::text AND orders.mode = $3::text AND orders.order_id = $4::text) o) AS "order",
+    WHERE orders.provider = ${provider}::text AND orders.shop_id = ${shopId}::text AND orders.mode = ${mode}::text AND orders.order_id = ${orderId}::text) o)`;
+
+/** Of the dedup keys (a text[] expression), the notifications recorded already, as JSON. */
+const existingJson = (keys: string): string => `
   (SELECT coalesce(json_agg(json_build_object('id', n.id, 'dedupKey', n.dedup_key)), '[]'::json)
-    FROM notifications n WHERE n.dedup_key = ANY($5::text[])) AS existing`;
+    FROM notifications n WHERE n.dedup_key = ANY(${keys}))`;
+
+const READ_STATE = `SELECT ${storedOrderJson('$1', '$2', '$3', '$4')} AS "order", ${existingJson('$5::text[]')} AS existing`;
 
 interface StateRow {
   order: {
@@ -72,8 +77,14 @@ export async function findOrderOfPayment(db: Kysely<Database>, of: Pick<OrderIde
 /** One snapshot of the order and of which of the delivery's notifications are already recorded. */
 export async function readStoredState(db: Kysely<Database>, identity: OrderIdentity, dedupKeys: readonly string[]): Promise<StoredState> {
   const { rows } = await db.executeQuery<StateRow>(CompiledQuery.raw(READ_STATE, [identity.provider, identity.shopId, identity.mode, identity.orderId, dedupKeys]));
-  const row = rows[0] as StateRow;
-  const o = row.order;
+  return stateOf(rows[0] as StateRow);
+}
+
+/** JSON columns come parsed from pg's own queries, as text from the batched writes. */
+const parsedJson = <T>(value: T | string): T => (typeof value === 'string' ? (JSON.parse(value) as T) : value);
+
+function stateOf(row: StateRow): StoredState {
+  const o = parsedJson(row.order);
   return {
     order:
       o === null
@@ -84,7 +95,7 @@ export async function readStoredState(db: Kysely<Database>, identity: OrderIdent
             state: { status: o.status, paidAmount: o.paid_amount, refundedAmount: o.refunded_amount, currency: o.currency, abandoned: o.abandoned },
             transactions: o.transactions,
           },
-    existing: new Map(row.existing.map((e) => [e.dedupKey, Number(e.id)])),
+    existing: new Map(parsedJson(row.existing).map((e) => [e.dedupKey, Number(e.id)])),
   };
 }
 
@@ -113,12 +124,18 @@ SELECT (SELECT id FROM d) AS delivery_id,
  * version is still the one decided on), the new notifications with their outcomes, the
  * transactions, the outbox rows, the call and its links. Data-modifying CTEs cannot see each
  * other's rows, so the order's id reaches the others through `ord`; the foreign keys are checked
- * at the end of the statement. The final check reads every part, so it runs after all of them,
- * and rolls the whole statement back if the order or a notification moved since it was read.
+ * at the end of the statement.
+ *
+ * When the order moved since it was decided on (it exists although the decision guessed a new
+ * one, or another write changed it), `ord` is empty and so is every write joined to it: the
+ * statement writes nothing, fails nothing (the other writes of its batch keep their shared
+ * commit), and returns the order as it is now, to decide again on it without another read.
+ * A notification recorded meanwhile by another call (the platform's retry arriving twice at
+ * once) is rarer: the final check reads every part, so it runs after all of them, and rolls the
+ * statement back (40001).
  */
 const WRITE_DECIDED = `
-WITH ${DELIVERY_AND_LINKS},
-created AS (
+WITH created AS (
   INSERT INTO orders (provider, shop_id, mode, order_id, status, paid_amount, refunded_amount, currency, abandoned)
   SELECT $16::text, $17::text, $18::text, $19::text, $22::text, $23::bigint, $24::bigint, $25::text, $26::boolean
   WHERE $20::bigint IS NULL
@@ -130,6 +147,15 @@ created AS (
   RETURNING id
 ), ord AS (
   SELECT id FROM created UNION ALL SELECT id FROM updated
+), d AS (
+  INSERT INTO deliveries (${DELIVERY_COLUMNS})
+  SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::bytea, $7::text, $8::text, $9::text, $10::text, $11::text, $12::smallint, $13::text
+  FROM ord
+  RETURNING id
+), links AS (
+  INSERT INTO delivery_notifications (delivery_id, notification_id, outcome)
+  SELECT d.id, x.notification_id, x.outcome FROM d CROSS JOIN jsonb_to_recordset($14::jsonb) AS x(notification_id bigint, outcome text)
+  RETURNING notification_id
 ), n AS (
   INSERT INTO notifications (id, dedup_key, provider, format, shop_id, mode, order_id, transaction_id, operation, status, status_raw, amount, currency,
     sequence_number, payment_config, source, event_time, failure_is_final, outcome, outcome_detail, order_ref)
@@ -161,15 +187,19 @@ created AS (
   FROM jsonb_to_recordset($29::jsonb) AS x(id uuid, aggregatetype text, aggregateid text, type text, payload jsonb, notification_id bigint)
   CROSS JOIN ord
   RETURNING id
+), moved AS (
+  SELECT NOT EXISTS (SELECT 1 FROM ord) AS moved
 )
 SELECT (SELECT id FROM d) AS delivery_id,
   ipn_ingest_check(
-    (SELECT count(id) FROM ord) = 1
-      AND (SELECT count(id) FROM n) = jsonb_array_length($27::jsonb)
-      AND (SELECT count(transaction_id) FROM tx) >= 0
-      AND (SELECT count(id) FROM ev) >= 0
-      AND (SELECT count(notification_id) FROM links) >= 0,
-    $15::timestamptz) AS checked`;
+    (SELECT moved FROM moved)
+      OR ((SELECT count(id) FROM n) = jsonb_array_length($27::jsonb)
+        AND (SELECT count(transaction_id) FROM tx) >= 0
+        AND (SELECT count(id) FROM ev) >= 0
+        AND (SELECT count(notification_id) FROM links) >= 0),
+    $15::timestamptz) AS checked,
+  CASE WHEN (SELECT moved FROM moved) THEN ${storedOrderJson('$16', '$17', '$18', '$19')} END AS "order",
+  CASE WHEN (SELECT moved FROM moved) THEN ${existingJson(`ARRAY(SELECT x->>'dedup_key' FROM jsonb_array_elements($27::jsonb) AS x)`)} END AS existing`;
 
 export type DeliveryRecord = Omit<NewDelivery, 'id' | 'received_at'>;
 
@@ -215,8 +245,20 @@ function deliveryParameters(delivery: DeliveryRecord, links: readonly LinkRecord
 }
 
 /**
- * Writes a call; with `decided`, everything its new notifications decide. Throws with SQLSTATE
- * 40001 when the state it was decided on has changed (decide again), IR503 past `commitBy`.
+ * What a write did: recorded the call (and with it what was decided), or, for a decided write
+ * whose order had moved, nothing; then `now` is the order as the write found it, with which of
+ * the new notifications are recorded already, to decide again on.
+ */
+export type WriteOutcome = { deliveryId: number; now?: undefined } | { deliveryId?: undefined; now: StoredState };
+
+/** The statements' result columns (text fields from the batched writes). */
+const RESULT_COLUMNS = ['delivery_id', 'checked', 'order', 'existing'] as const;
+type ResultRow = { delivery_id: number | string | null; order: StateRow['order'] | string | null; existing: StateRow['existing'] | string | null };
+
+/**
+ * Writes a call; with `decided`, everything its new notifications decide, or nothing when its
+ * order moved (see WRITE_DECIDED). Throws with SQLSTATE 40001 when one of its notifications was
+ * recorded meanwhile (decide again on a fresh read), IR503 past `commitBy`.
  */
 export async function writeDelivery(
   { db, writeBatcher: batcher }: Pick<DatabaseHandle, 'db' | 'writeBatcher'>,
@@ -224,7 +266,7 @@ export async function writeDelivery(
   links: readonly LinkRecord[],
   decided: DecidedWrite | null,
   commitBy: Date | null,
-): Promise<number> {
+): Promise<WriteOutcome> {
   const head = deliveryParameters(delivery, links, commitBy);
   const query =
     decided === null
@@ -236,13 +278,16 @@ export async function writeDelivery(
           decided.order.status, decided.order.paidAmount, decided.order.refundedAmount, decided.order.currency, decided.order.abandoned,
           JSON.stringify(decided.notifications), JSON.stringify(decided.transactions.map(transactionRecord)), JSON.stringify(decided.events),
         ]);
+  let row: ResultRow;
   if (batcher !== undefined) {
     // Writes of one batch take their locks in order of order identity (batched-writes.ts).
-    const [deliveryId] = await batcher.write(query.sql, query.parameters, decided === null ? '' : orderAggregateId(decided.identity), commitBy);
-    return Number(deliveryId);
+    const fields = await batcher.write(query.sql, query.parameters, decided === null ? '' : orderAggregateId(decided.identity), commitBy);
+    row = Object.fromEntries(RESULT_COLUMNS.map((column, i) => [column, fields[i] ?? null])) as ResultRow;
+  } else {
+    row = (await db.executeQuery<ResultRow>(query)).rows[0] as ResultRow;
   }
-  const { rows } = await db.executeQuery<{ delivery_id: number }>(query);
-  return Number((rows[0] as { delivery_id: number }).delivery_id);
+  if (row.delivery_id !== null) return { deliveryId: Number(row.delivery_id) };
+  return { now: stateOf({ order: parsedJson(row.order), existing: parsedJson(row.existing) ?? [] }) };
 }
 
 function transactionRecord(tx: TransactionState) {

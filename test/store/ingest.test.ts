@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type CompiledQuery } from 'kysely';
 import type { NormalizedNotification } from '../../src/domain/notification';
 import { describeSummary } from '../../src/ingest/settle';
 import { DeadlineExceededError } from '../../src/ingest/errors';
@@ -66,25 +66,59 @@ describe('the one-statement ingest write', () => {
     expect(await counts()).toEqual({ notifications: 1, outbox: 1, orders: 1, transactions: 1, deliveries: 1 });
   });
 
-  it('a write decided on an order that has moved since it was read rolls back whole (40001), leaving nothing of it', async () => {
+  it('a write decided on an order that has moved since it was read writes nothing, and brings the order as it is now', async () => {
     await ingestNotifications(database, CALL, [notification('t1', 'refused')], describeSummary);
     const read = await readStoredState(database.db, IDENTITY, []);
     if (read.order === null) throw new Error('order not read');
     await ingestNotifications(database, CALL, [notification('t2')], describeSummary);
     const before = await counts();
     const [id] = await new NotificationIds(database.db).take(1);
-    const stale = writeDelivery(database, RECORD, [], staleWrite(id as number, { id: read.order.id, version: read.order.version }), null);
-    await expect(stale.catch(sqlStateOf)).resolves.toBe(STATE_MOVED);
+    const stale = await writeDelivery(database, RECORD, [], staleWrite(id as number, { id: read.order.id, version: read.order.version }), null);
+    expect(stale.deliveryId).toBeUndefined();
+    expect(stale.now?.order).toEqual(await readStoredState(database.db, IDENTITY, []).then((s) => s.order));
+    expect(stale.now?.order?.state.status).toBe('PAID');
+    expect(stale.now?.existing.size).toBe(0);
     expect(await counts()).toEqual(before);
-    expect((await readStoredState(database.db, IDENTITY, [])).order?.state.status).toBe('PAID');
   });
 
-  it('a write that guessed a new order rolls back when the order exists (40001)', async () => {
+  it('a write that guessed a new order writes nothing when the order exists, and brings it', async () => {
     await ingestNotifications(database, CALL, [notification('t1')], describeSummary);
     const before = await counts();
     const [id] = await new NotificationIds(database.db).take(1);
-    await expect(writeDelivery(database, RECORD, [], staleWrite(id as number, null), null).catch(sqlStateOf)).resolves.toBe(STATE_MOVED);
+    const guess = await writeDelivery(database, RECORD, [], staleWrite(id as number, null), null);
+    expect(guess.now?.order?.state.status).toBe('PAID');
+    expect(guess.now?.order?.transactions.map((t) => t.transactionId)).toEqual(['t1']);
     expect(await counts()).toEqual(before);
+  });
+
+  it('a write whose notification another call recorded meanwhile rolls back whole (40001), leaving nothing of it', async () => {
+    await ingestNotifications(database, CALL, [notification('t1', 'refused')], describeSummary);
+    const read = await readStoredState(database.db, IDENTITY, []);
+    if (read.order === null) throw new Error('order not read');
+    const [id] = await new NotificationIds(database.db).take(1);
+    await writeDelivery(database, RECORD, [], staleWrite(id as number, { id: read.order.id, version: read.order.version }), null);
+    const before = await counts();
+    const now = await readStoredState(database.db, IDENTITY, []);
+    // The same notification (its dedup key) decided again on the order as it is now.
+    const twice = writeDelivery(database, RECORD, [], staleWrite(id as number, { id: now.order?.id as number, version: now.order?.version as string }), null);
+    await expect(twice.catch(sqlStateOf)).resolves.toBe(STATE_MOVED);
+    expect(await counts()).toEqual(before);
+  });
+
+  it('a follow-up on a stored order is decided on what its first write found: no read of the order', async () => {
+    await ingestNotifications(database, CALL, [notification('t1', 'refused')], describeSummary);
+    const statements: string[] = [];
+    const db = new Proxy(database.db, {
+      get(target, name) {
+        if (name === 'executeQuery') return (query: CompiledQuery) => (statements.push(query.sql), target.executeQuery(query));
+        const value: unknown = Reflect.get(target, name);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const followUp = await ingestNotifications({ ...database, db }, CALL, [notification('t2')], describeSummary);
+    expect(statements.filter((text) => text.includes('FROM orders'))).toEqual([]);
+    expect(followUp).toMatchObject({ outcome: 'applied', orderStatus: 'PAID' });
+    expect(await counts()).toEqual({ notifications: 2, outbox: 2, orders: 1, transactions: 2, deliveries: 2 });
   });
 
   it('a write reaching its end past its commit time rolls back (IR503); the ingest reports the deadline', async () => {
@@ -148,20 +182,35 @@ describe('batched writes', () => {
     }
   });
 
+  it('a write finding its order moved costs the other writes of its batch nothing: they commit together', async () => {
+    await ingestNotifications(database, CALL, [notification('t0', 'refused')], describeSummary);
+    const [id] = await new NotificationIds(database.db).take(1);
+    const ids = await new NotificationIds(database.db).take(12);
+    const others = ids.map((otherId, i) => writeDelivery(database, RECORD, [], staleWrite(otherId, null, `MOVED-${i}`), null));
+    // Guessed new, in a batch with the others: it writes nothing and fails nothing.
+    const guess = writeDelivery(database, RECORD, [], staleWrite(id as number, null), null);
+    expect((await guess).now?.order?.state.status).toBe('PENDING');
+    const written = await Promise.all(others);
+    const { rows } = await sql<{ transactions: number }>`SELECT count(DISTINCT xmin::text)::int AS transactions FROM deliveries WHERE id = ANY(${written.map((w) => w.deliveryId)})`.execute(database.db);
+    expect(rows[0]?.transactions).toBeLessThan(12);
+    expect(await counts()).toMatchObject({ notifications: 13, orders: 13, deliveries: 13 });
+  });
+
   it('a statement failing in a batch fails only its own call: the others are sent again and recorded once', async () => {
     await ingestNotifications(database, CALL, [notification('t0', 'refused')], describeSummary);
     const read = await readStoredState(database.db, IDENTITY, []);
     if (read.order === null) throw new Error('order not read');
-    await ingestNotifications(database, CALL, [notification('t1', 'refused')], describeSummary);
     const [id] = await new NotificationIds(database.db).take(1);
+    await writeDelivery(database, RECORD, [], staleWrite(id as number, { id: read.order.id, version: read.order.version }), null);
+    const now = await readStoredState(database.db, IDENTITY, []);
     const ids = await new NotificationIds(database.db).take(12);
     // Writes of new orders, straight to the store: a write failing because of another's error
     // would reach its caller here (the ingest would hide it by deciding again).
     const others = ids.map((otherId, i) => writeDelivery(database, RECORD, [], staleWrite(otherId, null, `OTHER-${i}`), null));
-    // The first writes fill the batches in flight; the others and the stale one queue together.
-    const stale = writeDelivery(database, RECORD, [], staleWrite(id as number, { id: read.order.id, version: read.order.version }), null).catch(sqlStateOf);
-    expect(await stale).toBe(STATE_MOVED);
-    expect(await Promise.all(others)).toHaveLength(12);
+    // The first writes fill the batches in flight; the others and the failing one queue together.
+    const twice = writeDelivery(database, RECORD, [], staleWrite(id as number, { id: now.order?.id as number, version: now.order?.version as string }), null).catch(sqlStateOf);
+    expect(await twice).toBe(STATE_MOVED);
+    expect((await Promise.all(others)).every((w) => w.deliveryId !== undefined)).toBe(true);
     expect(await counts()).toMatchObject({ notifications: 14, orders: 13, deliveries: 14 });
   });
 });
