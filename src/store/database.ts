@@ -57,7 +57,7 @@ const pgTypes = {
 
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
   if (options.url !== undefined) return openPostgres(options.url, options);
-  const server = await attachEmbeddedPostgres({ dataDir: options.dataDir, logger: options.logger, });
+  const server = await attachEmbeddedPostgres({ dataDir: options.dataDir, logger: options.logger });
   const handle = openPostgres(server.url, options);
   return {
     ...handle,

@@ -273,10 +273,7 @@ async function detach(cluster: Cluster, keeper: pg.Client): Promise<void> {
     const { rows } = await keeper.query<{ last: boolean }>(`SELECT pg_try_advisory_lock(${ATTACH_LOCK_KEY}) AS last`);
     if (rows[0]?.last !== true) return;
     const pid = postmasterPid(cluster.dir);
-    // Fast shutdown: open sessions end, the last checkpoint is written, the server exits.
-    if (pid !== undefined) signal(pid, 'SIGINT');
-    await keeper.end().catch(() => undefined);
-    if (pid !== undefined) await waitForExit(pid, STOP_TIMEOUT_MS);
+    if (pid !== undefined) await stopServer(pid);
     removeSocketDirectory(cluster);
   } catch {
     // The server is already gone: nothing to stop.
@@ -285,12 +282,24 @@ async function detach(cluster: Cluster, keeper: pg.Client): Promise<void> {
   }
 }
 
-async function waitForExit(pid: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+/** Fast shutdown: open sessions end, the last checkpoint is written, the server exits. */
+async function stopServer(pid: number): Promise<void> {
+  signal(pid, 'SIGINT');
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
   while (alive(pid)) {
-    if (Date.now() > deadline) throw new EmbeddedPostgresError(`the embedded PostgreSQL (pid ${pid}) did not stop within ${timeoutMs / 1000} s`);
+    if (Date.now() > deadline) throw new EmbeddedPostgresError(`the embedded PostgreSQL (pid ${pid}) did not stop within ${STOP_TIMEOUT_MS / 1000} s`);
     await sleep(20);
   }
+}
+
+/**
+ * Stops the server running on a data folder, whoever attached to it: what a killed service left
+ * behind, before the folder is removed (the tests' temporary folders). Nothing when none runs.
+ */
+export async function stopEmbeddedPostgres(dataDir: string): Promise<void> {
+  const clusterDir = join(resolve(dataDir), 'postgres');
+  if (!postmasterRunning(clusterDir)) return;
+  await stopServer(postmasterPid(clusterDir) as number);
 }
 
 /** The postmaster's pid from its lock file, when that file exists and the process is a PostgreSQL server. */

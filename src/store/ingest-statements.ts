@@ -83,7 +83,7 @@ export async function readStoredState(db: Kysely<Database>, identity: OrderIdent
 /** JSON columns come parsed from pg's own queries, as text from the batched writes. */
 const parsedJson = <T>(value: T | string): T => (typeof value === 'string' ? (JSON.parse(value) as T) : value);
 
-function stateOf(row: StateRow): StoredState {
+function stateOf(row: { order: StateRow['order'] | string; existing: StateRow['existing'] | string }): StoredState {
   const o = parsedJson(row.order);
   return {
     order:
@@ -101,11 +101,15 @@ function stateOf(row: StateRow): StoredState {
 
 const DELIVERY_COLUMNS = 'provider, origin, request_id, source_ip, content_type, raw_body, raw_query, signature_header, fetched_from, verdict, reason, http_status, reply';
 
-/** The call's record and its links; `$1` … `$13` are the delivery, `$14` the links. */
-const DELIVERY_AND_LINKS = `
+/**
+ * The call's record and its links; `$1` … `$13` are the delivery, `$14` the links. `from` makes the
+ * record depend on another CTE's row (the decided write's order), or is empty.
+ */
+const deliveryAndLinks = (from: string): string => `
 d AS (
   INSERT INTO deliveries (${DELIVERY_COLUMNS})
-  VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::bytea, $7::text, $8::text, $9::text, $10::text, $11::text, $12::smallint, $13::text)
+  SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::bytea, $7::text, $8::text, $9::text, $10::text, $11::text, $12::smallint, $13::text
+  ${from}
   RETURNING id
 ), links AS (
   INSERT INTO delivery_notifications (delivery_id, notification_id, outcome)
@@ -115,7 +119,7 @@ d AS (
 
 /** A delivery whose notifications are all recorded already: the call and its links, nothing else. */
 const WRITE_DUPLICATE = `
-WITH ${DELIVERY_AND_LINKS}
+WITH ${deliveryAndLinks('')}
 SELECT (SELECT id FROM d) AS delivery_id,
   ipn_ingest_check((SELECT count(notification_id) FROM links) >= 0, $15::timestamptz) AS checked`;
 
@@ -147,16 +151,7 @@ WITH created AS (
   RETURNING id
 ), ord AS (
   SELECT id FROM created UNION ALL SELECT id FROM updated
-), d AS (
-  INSERT INTO deliveries (${DELIVERY_COLUMNS})
-  SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::bytea, $7::text, $8::text, $9::text, $10::text, $11::text, $12::smallint, $13::text
-  FROM ord
-  RETURNING id
-), links AS (
-  INSERT INTO delivery_notifications (delivery_id, notification_id, outcome)
-  SELECT d.id, x.notification_id, x.outcome FROM d CROSS JOIN jsonb_to_recordset($14::jsonb) AS x(notification_id bigint, outcome text)
-  RETURNING notification_id
-), n AS (
+), ${deliveryAndLinks('FROM ord')}, n AS (
   INSERT INTO notifications (id, dedup_key, provider, format, shop_id, mode, order_id, transaction_id, operation, status, status_raw, amount, currency,
     sequence_number, payment_config, source, event_time, failure_is_final, outcome, outcome_detail, order_ref)
   OVERRIDING SYSTEM VALUE
@@ -287,7 +282,7 @@ export async function writeDelivery(
     row = (await db.executeQuery<ResultRow>(query)).rows[0] as ResultRow;
   }
   if (row.delivery_id !== null) return { deliveryId: Number(row.delivery_id) };
-  return { now: stateOf({ order: parsedJson(row.order), existing: parsedJson(row.existing) ?? [] }) };
+  return { now: stateOf({ order: row.order, existing: row.existing ?? [] }) };
 }
 
 function transactionRecord(tx: TransactionState) {
