@@ -5,9 +5,9 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Metrics, RelayOutcome } from '../metrics';
 import type { Unlisten } from '../store/database';
-import { claimDueEvents, markDelivered, markFailed, msUntilNextDue, OUTBOX_CHANNEL, type ClaimedEvent } from '../store/outbox';
+import { claimDueEvents, markAllDelivered, markFailed, msUntilNextDue, OUTBOX_CHANNEL, releaseClaims, type ClaimedEvent } from '../store/outbox';
 import type { Database } from '../store/schema';
-import { postEvent } from './post';
+import { postEvent, type AttemptResult } from './post';
 import { createHttpClient } from '../outbound/http-client';
 import type { RetryPolicy } from '../lib/backoff';
 import { nextStepAfterFailure } from './retry-policy';
@@ -42,6 +42,13 @@ export interface Relay {
 }
 
 export const RELAY_USER_AGENT = 'ipn-receiver-relay/1';
+
+/**
+ * Events claimed ahead of the free slots, in multiples of the concurrency: the POSTs go on from
+ * them while the next claim and record are in the database. Safe at any size: a claimed event
+ * that waits longer than one timeout for a slot is handed back, never posted on a stale lease.
+ */
+const CLAIM_AHEAD = 8;
 
 /**
  * A claim outlives the longest attempt (the POST timeout, then recording it) with room to spare,
@@ -89,20 +96,70 @@ export function createRelay(options: RelayOptions, deps: RelayDeps): Relay {
   // The whole attempt has ORDER_EVENTS_TIMEOUT_MS; so has its connection.
   const client = createHttpClient({ connectTimeoutMs: options.timeoutMs, connections: options.concurrency });
   const signal = new WakeSignal();
+  /** POSTs in flight, each for a different order: at most `concurrency`. */
   const inFlight = new Set<Promise<void>>();
   let stopping = false;
   let loop: Promise<void> | null = null;
   let unlisten: Unlisten | null = null;
 
-  const record = async (event: ClaimedEvent, result: Awaited<ReturnType<typeof postEvent>>): Promise<RelayOutcome> => {
-    if (result.ok) return (await markDelivered(db, event)) ? 'delivered' : 'claim_expired';
-    const step = nextStepAfterFailure(event.attempts, result.retryAfterMs, options.policy);
-    const failure = { error: result.error, dead: step.dead, retryInMs: step.dead ? 0 : step.retryInMs };
+  type Posted = { event: ClaimedEvent; result: AttemptResult };
+  type FailedAttemptResult = Extract<AttemptResult, { ok: false }>;
+  /** Claimed, waiting for a free slot; one that waits more than a timeout is handed back. */
+  const ready: { event: ClaimedEvent; claimedAt: number }[] = [];
+  /** Posted, waiting to be recorded with the next batch. */
+  const posted: Posted[] = [];
+  /** Claimed but never posted (stopping, or waited too long for a slot): handed back on the next batch. */
+  const unposted: ClaimedEvent[] = [];
+
+  const recordFailure = async (event: ClaimedEvent, { error, retryAfterMs }: FailedAttemptResult): Promise<RelayOutcome> => {
+    const step = nextStepAfterFailure(event.attempts, retryAfterMs, options.policy);
+    const failure = { error, dead: step.dead, retryInMs: step.dead ? 0 : step.retryInMs };
     if (!(await markFailed(db, event, failure))) return 'claim_expired';
-    const fields = { eventId: event.id, aggregateId: event.aggregateid, type: event.type, attempt: event.attempts, error: result.error };
+    const fields = { eventId: event.id, aggregateId: event.aggregateid, type: event.type, attempt: event.attempts, error };
     if (step.dead) log.error(fields, 'order event is dead: attempt limit reached');
     else log.warn({ ...fields, retryInMs: failure.retryInMs }, 'order event delivery failed; will retry');
     return step.dead ? 'dead' : 'retry';
+  };
+
+  const count = (event: ClaimedEvent, outcome: RelayOutcome): void => {
+    if (outcome === 'claim_expired') log.warn({ eventId: event.id }, 'claim expired before the attempt was recorded; another attempt owns the event');
+    if (outcome === 'unrecorded') log.error({ eventId: event.id }, 'cannot record the attempt; the event will be attempted again when its claim expires');
+    metrics.relayAttempts.inc({ outcome });
+  };
+
+  /** Every delivered attempt of the batch in one statement; each failure in its own, all at once. */
+  const record = async (batch: Posted[]): Promise<void> => {
+    const delivered = batch.filter((p) => p.result.ok).map((p) => p.event);
+    const recording = markAllDelivered(db, delivered).then(
+      (recorded) => delivered.forEach((event) => count(event, recorded.has(event.id) ? 'delivered' : 'claim_expired')),
+      (error: unknown) => {
+        log.error({ err: error, events: delivered.length }, 'cannot record delivered attempts');
+        delivered.forEach((event) => count(event, 'unrecorded'));
+      },
+    );
+    const failing = batch.flatMap(({ event, result }) =>
+      result.ok
+        ? []
+        : [
+            recordFailure(event, result).then(
+              (outcome) => count(event, outcome),
+              (err: unknown) => {
+                log.error({ err, eventId: event.id }, 'cannot record the failed attempt');
+                count(event, 'unrecorded');
+              },
+            ),
+          ],
+    );
+    await Promise.all([recording, ...failing]);
+  };
+
+  const release = async (events: ClaimedEvent[]): Promise<void> => {
+    if (events.length === 0) return;
+    try {
+      await releaseClaims(db, id, events);
+    } catch (error) {
+      log.warn({ err: error, events: events.length }, 'cannot hand back unposted claims; they come due when their claims expire');
+    }
   };
 
   const attempt = async (event: ClaimedEvent): Promise<void> => {
@@ -115,23 +172,24 @@ export function createRelay(options: RelayOptions, deps: RelayDeps): Relay {
     const started = performance.now();
     const result = await postEvent(client, options.url, headers, body, options.timeoutMs);
     metrics.relayAttemptSeconds.observe((performance.now() - started) / 1000);
-    let outcome: RelayOutcome;
-    try {
-      outcome = await record(event, result);
-    } catch (error) {
-      log.error({ err: error, eventId: event.id }, 'cannot record the attempt; the event will be attempted again when its claim expires');
-      outcome = 'unrecorded';
-    }
-    if (outcome === 'claim_expired') log.warn({ eventId: event.id }, 'claim expired before the attempt was recorded; another attempt owns the event');
-    metrics.relayAttempts.inc({ outcome });
+    posted.push({ event, result });
   };
 
-  const track = (event: ClaimedEvent): void => {
-    const running: Promise<void> = attempt(event).finally(() => {
-      inFlight.delete(running);
-      signal.wake();
-    });
-    inFlight.add(running);
+  /** Fills the free slots from `ready`; a claim that waited a whole timeout is handed back instead, so no POST outlives its lease. */
+  const startPosts = (): void => {
+    while (!stopping && inFlight.size < options.concurrency && ready.length > 0) {
+      const next = ready.shift() as (typeof ready)[number];
+      if (performance.now() - next.claimedAt > options.timeoutMs) {
+        unposted.push(next.event);
+        continue;
+      }
+      const running: Promise<void> = attempt(next.event).finally(() => {
+        inFlight.delete(running);
+        startPosts();
+        signal.wake();
+      });
+      inFlight.add(running);
+    }
   };
 
   /** How long to sleep when nothing more can be claimed now. */
@@ -146,24 +204,40 @@ export function createRelay(options: RelayOptions, deps: RelayDeps): Relay {
     }
   };
 
+  /** Claims up to what the slots and `ready` can hold; true when it got all it asked for. */
+  const claim = async (): Promise<boolean> => {
+    const room = (1 + CLAIM_AHEAD) * options.concurrency - inFlight.size - ready.length;
+    if (room <= 0) return false;
+    try {
+      const events = await claimDueEvents(db, id, room, leaseMs);
+      const claimedAt = performance.now();
+      for (const event of events) ready.push({ event, claimedAt });
+      return events.length === room;
+    } catch (error) {
+      log.error({ err: error }, 'cannot claim order events; retrying after the poll interval');
+      await signal.sleep(options.pollMs);
+      return false;
+    }
+  };
+
+  /**
+   * One step records what was posted since the last one and claims more, at once on two
+   * connections: a batch grows with the load, so a busy relay spends one commit on many events.
+   * A claim running beside the record of an order's head cannot take the order's next event: the
+   * head is still pending in its snapshot.
+   */
   const run = async (): Promise<void> => {
     while (!stopping) {
-      const free = options.concurrency - inFlight.size;
-      if (free > 0) {
-        try {
-          const events = await claimDueEvents(db, id, free, leaseMs);
-          for (const event of events) track(event);
-          if (events.length === free) continue;
-        } catch (error) {
-          log.error({ err: error }, 'cannot claim order events; retrying after the poll interval');
-          await signal.sleep(options.pollMs);
-          continue;
-        }
-      }
+      const batch = posted.splice(0);
+      const [, full] = await Promise.all([record(batch), claim(), release(unposted.splice(0))]);
+      startPosts();
       if (stopping) break;
+      if (posted.length > 0 || full) continue;
       await signal.sleep(await idleMs());
     }
+    unposted.push(...ready.splice(0).map((r) => r.event));
     await Promise.allSettled([...inFlight]);
+    await Promise.all([record(posted.splice(0)), release(unposted.splice(0))]);
   };
 
   return {

@@ -64,14 +64,42 @@ export function dueEventsQuery(db: Kysely<Database>, limit: number) {
 
 /** False when the claim expired and another attempt took over. A past last_error stays: it tells why earlier attempts failed. */
 export async function markDelivered(db: Kysely<Database>, event: ClaimedEvent): Promise<boolean> {
-  const result = await db
+  return (await markAllDelivered(db, [event])).has(event.id);
+}
+
+/**
+ * Records many delivered attempts in one statement and one commit, each fenced by its own claim:
+ * returns the ids recorded; an event missing from it had its claim expired and taken over.
+ */
+export async function markAllDelivered(db: Kysely<Database>, events: readonly ClaimedEvent[]): Promise<Set<string>> {
+  if (events.length === 0) return new Set();
+  const rows = await db
     .updateTable('outbox')
     .set({ state: 'delivered', delivered_at: sql<Date>`now()`, claimed_by: null })
-    .where('id', '=', event.id)
     .where('state', '=', 'pending')
-    .where('attempts', '=', event.attempts)
+    // Raw: the builder has no table-valued parameter. unnest turns two bound arrays into the
+    // (id, attempts) pairs, so the statement's text is the same for any number of events.
+    .where(sql<boolean>`(id, attempts) IN (SELECT * FROM unnest(${events.map((e) => e.id)}::uuid[], ${events.map((e) => e.attempts)}::int[]))`)
+    .returning('id')
+    .execute();
+  return new Set(rows.map((row) => row.id));
+}
+
+/**
+ * Hands back claims whose events were never posted: due again now, and the attempt they counted
+ * is taken back. Fenced like a record, so a claim that expired meanwhile is left to its new owner.
+ */
+export async function releaseClaims(db: Kysely<Database>, relayId: string, events: readonly ClaimedEvent[]): Promise<number> {
+  if (events.length === 0) return 0;
+  const result = await db
+    .updateTable('outbox')
+    .set({ attempts: sql<number>`attempts - 1`, claimed_by: null, next_attempt_at: sql<Date>`now()` })
+    .where('state', '=', 'pending')
+    .where('claimed_by', '=', relayId)
+    // Raw for the same reason as markAllDelivered: pairs from two bound arrays.
+    .where(sql<boolean>`(id, attempts) IN (SELECT * FROM unnest(${events.map((e) => e.id)}::uuid[], ${events.map((e) => e.attempts)}::int[]))`)
     .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
+  return Number(result.numUpdatedRows);
 }
 
 export interface FailedAttempt {

@@ -162,6 +162,24 @@ describe('relay delivery', () => {
     expect(attempts.max).toBe(1);
   });
 
+  it('never posts an event more than a timeout after its claim: one that waited for a slot is handed back and claimed again', async () => {
+    // One slot, 450 ms per POST, a 500 ms timeout: the third event claimed ahead would wait 900 ms.
+    sink = await startSink(() => ({ status: 200, delayMs: 450 }));
+    const events = await seedEvents(database.db, 4, 1);
+    await run(testRelay(database, relayOptions(sink.url, { concurrency: 1, timeoutMs: 500 })));
+    await sink.waitFor((s) => s.accepted.length === events.length, 10_000);
+    for (const event of events) await waitForState(event.id, 'delivered');
+
+    expect(sink.requests.map((r) => r.id).sort()).toEqual(events.map((e) => e.id).sort());
+    const rows = await database.db.selectFrom('outbox').select(['id', 'attempts', 'last_attempt_at']).execute();
+    for (const row of rows) {
+      const received = sink.requests.find((r) => r.id === row.id)?.receivedAt ?? Infinity;
+      expect(received - (row.last_attempt_at?.getTime() ?? 0)).toBeLessThan(500);
+      // A hand-back takes its attempt back: each event was attempted once.
+      expect(row.attempts).toBe(1);
+    }
+  });
+
   it('is woken by NOTIFY on insert, not by its poll', async () => {
     sink = await startSink();
     await run(testRelay(database, relayOptions(sink.url, { pollMs: 60_000 })));

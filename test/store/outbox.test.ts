@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { claimDueEvents, dueEventsQuery, markDelivered, markFailed } from '../../src/store/outbox';
+import { claimDueEvents, dueEventsQuery, markAllDelivered, markDelivered, markFailed, releaseClaims } from '../../src/store/outbox';
 import { openTestDatabase, type TestDatabase } from '../helpers/database';
 import { explain } from '../helpers/explain';
 import { outboxRows, seedEvents } from '../helpers/outbox';
@@ -33,6 +33,38 @@ describe('outbox claims', () => {
     expect((await outboxRows(database.db))[0]).toMatchObject({ state: 'pending', claimed_by: 'r2', last_error: null });
     expect(await markDelivered(database.db, second)).toBe(true);
     expect((await outboxRows(database.db))[0]).toMatchObject({ state: 'delivered', attempts: 2, claimed_by: null });
+  });
+
+  it('records many deliveries in one statement, each fenced by its own claim', async () => {
+    await seedEvents(database.db, 3, 1);
+    const claimed = await claimDueEvents(database.db, 'r1', 3, 60_000);
+    const [expired, ...live] = claimed;
+    if (expired === undefined) throw new Error('not claimed');
+    // The first claim expired and another relay took it over: its late record must not land.
+    await sql`UPDATE outbox SET next_attempt_at = now() WHERE id = ${expired.id}`.execute(database.db);
+    const [takenOver] = await claimDueEvents(database.db, 'r2', 1, 60_000);
+    expect(takenOver?.id).toBe(expired.id);
+
+    const recorded = await markAllDelivered(database.db, claimed);
+    expect([...recorded].sort()).toEqual(live.map((e) => e.id).sort());
+    const rows = await outboxRows(database.db);
+    expect(rows.filter((r) => r.state === 'delivered').map((r) => r.id).sort()).toEqual(live.map((e) => e.id).sort());
+    expect(rows.find((r) => r.id === expired.id)).toMatchObject({ state: 'pending', claimed_by: 'r2', attempts: 2 });
+    expect(await markAllDelivered(database.db, [])).toEqual(new Set());
+  });
+
+  it('hands back an unposted claim: due now, its attempt taken back, unless the claim has a new owner', async () => {
+    await seedEvents(database.db, 2, 1);
+    const [mine, lost] = await claimDueEvents(database.db, 'r1', 2, 60_000);
+    if (mine === undefined || lost === undefined) throw new Error('not claimed');
+    await sql`UPDATE outbox SET claimed_by = 'r2', attempts = attempts + 1 WHERE id = ${lost.id}`.execute(database.db);
+
+    expect(await releaseClaims(database.db, 'r1', [mine, lost])).toBe(1);
+    const rows = await outboxRows(database.db);
+    expect(rows.find((r) => r.id === mine.id)).toMatchObject({ state: 'pending', attempts: 0, claimed_by: null });
+    expect(rows.find((r) => r.id === lost.id)).toMatchObject({ claimed_by: 'r2', attempts: 2 });
+    const [again] = await claimDueEvents(database.db, 'r3', 1, 60_000);
+    expect(again).toMatchObject({ id: mine.id, attempts: 1 });
   });
 
   it('a retried event holds back the later events of its order until its own next attempt', async () => {
