@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -29,6 +30,8 @@ const { values } = parseArgs({
     stored: { type: 'string', default: '1000000' },
     'flood-connections': { type: 'string', default: '16' },
     'flood-rate': { type: 'string', default: '1000' },
+    /** 0 skips the comparison of one receiver with two sharing the database. */
+    'two-receivers': { type: 'string', default: '1' },
   },
 });
 const DURATION = Number(values.duration);
@@ -38,6 +41,7 @@ const STORED = Number(values.stored);
 const FLOOD_CONNECTIONS = Number(values['flood-connections']);
 /** Calls per second of the second, paced flood (the first goes as fast as it can). */
 const FLOOD_RATE = Number(values['flood-rate']);
+const TWO_RECEIVERS = values['two-receivers'] !== '0';
 const WARM_UP_SECONDS = Math.min(3, DURATION);
 /** Scanners' addresses, one per flood: not allowed, so every call of a flood is refused with 403. */
 const FLOOD_SOURCES = ['203.0.113.77', '203.0.113.78'] as const;
@@ -83,14 +87,14 @@ function callsOf(workload: Workload, duration: number): { body: string; forged: 
   });
 }
 
-async function load(label: string, port: number, duration = DURATION, workload: Workload = 'first'): Promise<Figures> {
+async function load(label: string, port: number, duration = DURATION, workload: Workload = 'first', connections = CONNECTIONS): Promise<Figures> {
   const calls = callsOf(workload, duration);
   let next = 0;
   let forged = 0;
   let misanswered = 0;
   const result = await autocannon({
     url: `http://127.0.0.1:${port}/ipn/lyra`,
-    connections: CONNECTIONS,
+    connections,
     duration,
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -189,6 +193,14 @@ function cpuMs(child: ChildProcess): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
+/** Busy CPU time of the whole machine so far (every core, every process), from /proc/stat. */
+function machineBusyMs(): number {
+  // user nice system idle iowait irq softirq steal; guest time is already counted in user.
+  const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1, 9).map(Number);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+  return (fields.reduce((a, b) => a + b, 0) - idle) * 10;
+}
+
 /** Peak resident set of a process, from the kernel's high-water mark. */
 function peakRssMb(child: ChildProcess): number {
   const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
@@ -261,6 +273,54 @@ async function floodFrom(source: string, port: number, rate: number): Promise<{ 
   });
   await Promise.race([done, new Promise<void>((resolve) => child.stdout?.on('data', () => output.startsWith('flooding\n') && resolve()))]);
   return { done };
+}
+
+/**
+ * The mix at the same 32 connections, split over two load generators of half the connections
+ * each: both to one receiver, or one to each of two receivers on the same database (a round-robin
+ * per connection, as a load balancer keeping its connections alive does). Alternating, so the
+ * machine's drift cancels out; each run says where the CPU went.
+ */
+async function receiverRounds(first: Running, second: Running): Promise<Figures[]> {
+  const half = Math.max(1, Math.floor(CONNECTIONS / 2));
+  const split = async (label: string, targets: [Running, Running]): Promise<Figures> => {
+    const services = [...new Set(targets)];
+    const cpuBefore = services.map((s) => cpuMs(s.child));
+    const machineBefore = machineBusyMs();
+    const started = performance.now();
+    const runs = await Promise.all(targets.map((t, i) => load(`${label} [${i + 1}]`, t.port, DURATION, 'mix', half)));
+    const calls = runs.reduce((n, f) => n + f.ok + f.non2xx, 0);
+    const serviceMs = services.reduce((n, s, i) => n + cpuMs(s.child) - (cpuBefore[i] ?? 0), 0);
+    const machineMs = machineBusyMs() - machineBefore;
+    const wallMs = performance.now() - started;
+    const total: Figures = {
+      label,
+      rps: runs.reduce((n, f) => n + f.rps, 0),
+      p50: Math.max(...runs.map((f) => f.p50)),
+      // The worse of the two generators' p99: an upper bound of the combined one.
+      p99: Math.max(...runs.map((f) => f.p99)),
+      max: Math.max(...runs.map((f) => f.max)),
+      ok: runs.reduce((n, f) => n + f.ok, 0),
+      non2xx: runs.reduce((n, f) => n + f.non2xx, 0),
+      forged: runs.reduce((n, f) => n + f.forged, 0),
+      misanswered: runs.reduce((n, f) => n + f.misanswered, 0),
+      errors: runs.reduce((n, f) => n + f.errors, 0),
+    };
+    console.log(fmt(total));
+    console.log(
+      `  CPU per call: receiver${services.length > 1 ? 's' : ''} ${(serviceMs / calls).toFixed(3)} ms, everything else on the machine (PostgreSQL, load generators) ${((machineMs - serviceMs) / calls).toFixed(3)} ms; machine busy ${((machineMs / wallMs / cpus().length) * 100).toFixed(0)}% of its ${cpus().length} cores`,
+    );
+    if (total.misanswered > 0 || total.errors > 0) process.exitCode = 1;
+    return total;
+  };
+  const one: Figures[] = [];
+  const two: Figures[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    one.push(await split(`one receiver, mix (${round})`, [first, first]));
+    two.push(await split(`two receivers, mix (${round})`, [first, second]));
+  }
+  console.log(`realistic mix, two receivers / one: ${(mean(two.map((f) => f.rps)) / mean(one.map((f) => f.rps))).toFixed(2)}   p99 one ${one.map((f) => f.p99).join(', ')} ms, two ${two.map((f) => f.p99).join(', ')} ms`);
+  return [...one, ...two];
 }
 
 /** Seeds `count` rows into every table the ingest writes, in a few SQL statements. */
@@ -336,6 +396,8 @@ async function main(): Promise<void> {
   const baselineRuns: Figures[] = [];
   const mixRuns: Figures[] = [];
   const mixBaselineRuns: Figures[] = [];
+  /** Mix runs of the one-or-two receivers comparison: stored-checked with the mix, not compared with its baseline. */
+  const receiverRuns: Figures[] = [];
   /** Service runs whose 2xx are checked in the database but not compared: the warm-up and the floods. */
   const uncomparedRuns: Figures[] = [];
   let peak = 0;
@@ -366,13 +428,22 @@ async function main(): Promise<void> {
         if (FLOOD_RATE > 0) uncomparedRuns.push(...(await floodRounds(service, databaseUrl, baselineRps, FLOOD_SOURCES[1], FLOOD_RATE)));
       }
       peak = peakRssMb(service.child);
+      if (TWO_RECEIVERS) {
+        const second = await startService({ DATABASE_URL: databaseUrl });
+        try {
+          uncomparedRuns.push(...(await warmUp(second.port)));
+          receiverRuns.push(...(await receiverRounds(service, second)));
+        } finally {
+          await second.stop();
+        }
+      }
     } finally {
       await service.stop();
       await baseline.stop();
     }
     const mixRatio = mean(mixRuns.map((f) => f.rps)) / mean(mixBaselineRuns.map((f) => f.rps));
     console.log(`realistic mix, service/baseline throughput: ${mixRatio.toFixed(2)}   p99 ${mixRuns.map((f) => f.p99).join(', ')} ms`);
-    const mixStored = await checkMixStored(databaseUrl, mixRuns.reduce((n, f) => n + f.ok, 0));
+    const mixStored = await checkMixStored(databaseUrl, [...mixRuns, ...receiverRuns].reduce((n, f) => n + f.ok, 0));
     console.log(mixStored.line);
     if (!mixStored.ok) process.exitCode = 1;
     const stored = await countStored(databaseUrl);

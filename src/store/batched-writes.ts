@@ -40,9 +40,10 @@ const MAX_BATCH = 32;
  *
  * No timer: a write goes out at once while fewer than `maxInFlight` batches are running, so a
  * lone notification waits for nothing; under load, the writes that arrive meanwhile form the
- * next batch. A batch is all or nothing: when one of its statements fails (its order moved,
- * its deadline passed), the others are sent again one by one, and each caller gets its own
- * statement's outcome.
+ * next batch. A batch is all or nothing: when one of its statements fails (a notification
+ * recorded meanwhile, its deadline passed), that statement is sent again alone and the others
+ * again together, so each caller gets its own statement's outcome and one failure costs the
+ * others a round trip, not their shared commit.
  */
 export class WriteBatcher {
   #queue: PendingWrite[] = [];
@@ -81,7 +82,13 @@ export class WriteBatcher {
       batch.forEach((w, i) => w.resolve(rows[i] ?? []));
     } catch (error) {
       if (batch.length === 1) return (batch[0] as PendingWrite).reject(error);
-      await Promise.all(batch.map((w) => this.#run([w])));
+      const failed = failedIndexOf(error);
+      // A lost connection says nothing of which write failed: each is sent alone.
+      if (failed === undefined) return void (await Promise.all(batch.map((w) => this.#run([w]))));
+      // The failing write alone gets its own outcome; the rest, rolled back with it or never run,
+      // go again as one batch and still share one commit.
+      const rest = batch.filter((_, i) => i !== failed);
+      await Promise.all([this.#run([batch[failed] as PendingWrite]), this.#run(rest)]);
     }
   }
 
@@ -126,6 +133,14 @@ function stillInTime(w: PendingWrite): boolean {
   if (w.commitBy === null || w.commitBy.getTime() > Date.now()) return true;
   w.reject(Object.assign(new Error('the reply deadline passed before the write was sent'), { code: PAST_DEADLINE }));
   return false;
+}
+
+/** Which statement of a batch raised the error: set by PipelinedExecutions on the errors it reports. */
+const FAILED_INDEX = Symbol('failed statement of the batch');
+
+function failedIndexOf(error: unknown): number | undefined {
+  const index = (error as { [FAILED_INDEX]?: unknown } | null)?.[FAILED_INDEX];
+  return typeof index === 'number' ? index : undefined;
 }
 
 function isStatementError(error: unknown): boolean {
@@ -225,6 +240,8 @@ class PipelinedExecutions implements pg.Submittable {
   }
 
   handleError(error: Error): void {
+    // Every statement before this one completed, so the count of completions is its index.
+    if (isStatementError(error)) Object.defineProperty(error, FAILED_INDEX, { value: this.#index });
     this.callback(error);
   }
 
