@@ -48,7 +48,7 @@ export const RELAY_USER_AGENT = 'ipn-receiver-relay/1';
  * them while the next claim and record are in the database. Safe at any size: a claimed event
  * that waits longer than one timeout for a slot is handed back, never posted on a stale lease.
  */
-const CLAIM_AHEAD = 8;
+export const CLAIM_AHEAD = 8;
 
 /**
  * A claim outlives the longest attempt (the POST timeout, then recording it) with room to spare,
