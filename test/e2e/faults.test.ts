@@ -3,7 +3,7 @@ import { lyraFormBody } from '../../src/tools/lyra-notifications';
 import { HMAC_SHOP } from '../helpers/app';
 import { openTestDatabase, withServiceDatabase, type TestDatabase } from '../helpers/database';
 import { WEBHOOK_SECRET } from '../helpers/outbox';
-import { freePort, startService, waitReady, type Service } from '../helpers/service';
+import { freePort, startService, waitForOutput, waitReady, type Service } from '../helpers/service';
 import { startSink } from '../helpers/sink';
 import { newDataDir, removeDataDir } from '../helpers/data-dir';
 
@@ -40,6 +40,7 @@ describe('the service under load, killed or stopped', () => {
     };
     const service = startService(env);
     await waitReady(port, service);
+    await waitForOutput(service, '"msg":"listening"');
     return { service, port };
   }
 

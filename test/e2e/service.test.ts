@@ -3,7 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, root, startService, tsx, waitReady, type Service } from '../helpers/service';
+import { freePort, root, startService, tsx, waitForOutput, waitReady, type Service } from '../helpers/service';
 import { newDataDir, removeDataDir } from '../helpers/data-dir';
 
 function simulate(port: number, ...args: string[]): string {
@@ -34,6 +34,7 @@ describe('the running service (npm start, npm run simulate)', () => {
     const env = { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, NODE_ENV: 'development', LYRA_SHOPS: '', PAYBOX_SITES: '', STRIPE_ENDPOINTS: '', PAYLINE_MERCHANTS: '', DATABASE_URL: '' };
     const first = start(env);
     await waitReady(port, first);
+    await waitForOutput(first, '"msg":"listening"');
     expect(first.output()).toContain('DEMO CONFIGURATION');
     // No ORDER_EVENTS_URL: no relay, said once; the events stay in the outbox.
     expect(first.output().split('ORDER_EVENTS_URL is unset').length - 1).toBe(1);
@@ -69,6 +70,7 @@ describe('the running service (npm start, npm run simulate)', () => {
 
     const second = start(env);
     await waitReady(port, second);
+    await waitForOutput(second, '"msg":"listening"');
     expect(second.output()).toMatch(/"applied":\[\]/);
     expect(simulate(port, '--status', 'AUTHORISED', '--order', 'E2E-1')).toContain('OK-duplicate');
     second.process.kill('SIGTERM');

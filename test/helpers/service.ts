@@ -49,3 +49,8 @@ export async function waitReady(port: number, service: Service): Promise<void> {
   throw new Error(`service did not become ready: ${service.output()}`);
 }
 
+
+/** The service logs asynchronously: a line logged before it became ready may reach us just after. */
+export async function waitForOutput(service: Service, text: string): Promise<void> {
+  for (let i = 0; i < 100 && !service.output().includes(text); i++) await sleep(50);
+}
