@@ -15,6 +15,7 @@ import {
   type LinkRecord,
   type NotificationRecord,
   type OutboxRecord,
+  type StoredOrder,
   type StoredState,
   type WriteOutcome,
 } from '../store/ingest-statements';
@@ -74,13 +75,14 @@ const MAX_ATTEMPTS = 20;
  * delivery, its notifications (a unique key decides duplicates, never a prior read alone), the
  * transactions and order projection, and the outbox rows.
  *
- * The decision is made in TypeScript (domain/decide.ts) on the order as read, then written with
- * a check that the order is still as read: if not, the statement writes nothing and brings the
- * order as it is now, and the delivery is decided again on it. Every delivery is first decided on
- * an empty order without reading: one round trip for a new order, two for one already stored
- * (the failed guess costs no rollback, and no other write of its batch anything). A notification
- * recorded meanwhile by another call rolls the statement back (40001): decided again on a fresh
- * read.
+ * The decision is made in TypeScript (domain/decide.ts) on the order as last seen, then written
+ * with a check that the order is still so and its new notifications still unrecorded: if not,
+ * the statement writes nothing and brings the order as it is now, and the delivery is decided
+ * again on it. A delivery is first decided on the order as this process last wrote or read it
+ * (store/order-cache.ts), or else on an empty order without reading: one round trip for a new
+ * order or a recent one, two for an order stored earlier or changed elsewhere (the failed guess
+ * costs no rollback, and no other write of its batch anything). A notification recorded meanwhile
+ * by a call still running rolls the statement back (40001): decided again on a fresh read.
  * If the reply deadline passes before the statement ends, it rolls back: the platform is told 503
  * and nothing is written.
  */
@@ -98,8 +100,9 @@ export async function ingestNotifications(
   const identity = orderIdentityOf(first);
   const keys = resolved.map(notificationDedupKey);
   const ids = new Map<string, number>();
+  const cacheKey = orderAggregateId(identity);
   // A refund found through its payment belongs to an order already recorded: no point guessing.
-  let state: StoredState = resolved === notifications ? NOTHING_STORED : await readStoredState(db, identity, keys);
+  let state: StoredState = database.orders.get(cacheKey) ?? (resolved === notifications ? NOTHING_STORED : await readStoredState(db, identity, keys));
   for (let attempt = 1; ; attempt++) {
     throwIfAborted(limits.signal);
     const planned = await plan(database.notificationIds, identity, resolved, keys, state, ids);
@@ -110,12 +113,17 @@ export async function ingestNotifications(
     try {
       written = await writeDelivery(database, record, planned.links, planned.decided, limits.commitBy ?? null);
     } catch (error) {
+      // Whether it committed may not be known (a lost connection): the next call reads the order.
+      database.orders.drop(cacheKey);
       if (isPastDeadline(error)) throw new DeadlineExceededError();
       if (!isStateMoved(error) || attempt >= MAX_ATTEMPTS) throw error;
       state = await readStoredState(db, identity, keys);
       continue;
     }
-    if (written.now === undefined) return { ...planned.summary, ...reply, deliveryId: written.deliveryId };
+    if (written.now === undefined) {
+      database.orders.remember(cacheKey, ...stateAfter(state, planned.decided, written.written));
+      return { ...planned.summary, ...reply, deliveryId: written.deliveryId };
+    }
     if (attempt >= MAX_ATTEMPTS) throw Object.assign(new Error(`order ${identity.orderId} moved under ${MAX_ATTEMPTS} attempts in a row`), { code: STATE_MOVED });
     state = await nextState(db, identity, keys, state, written.now);
   }
@@ -133,6 +141,21 @@ async function nextState(db: Kysely<Database>, identity: OrderIdentity, keys: re
 }
 
 const NOTHING_STORED: StoredState = { order: null, existing: new Map() };
+
+/** The order as a successful write left it (as a read would find it), and its notifications now recorded. */
+function stateAfter(before: StoredState, decided: DecidedWrite | null, written: { id: number; version: string } | null): [StoredOrder | null, Map<string, number>] {
+  if (decided === null || written === null) return [before.order, before.existing];
+  const transactions = new Map((before.order?.transactions ?? []).map((t) => [t.transactionId, t]));
+  for (const t of decided.transactions) transactions.set(t.transactionId, t);
+  const order: StoredOrder = {
+    id: written.id,
+    version: written.version,
+    state: decided.order,
+    // In the order a read gives them (store/ingest-statements.ts).
+    transactions: [...transactions.values()].sort((a, b) => a.lastNotificationId - b.lastNotificationId),
+  };
+  return [order, new Map([...before.existing, ...decided.notifications.map((n): [string, number] => [n.dedup_key, n.id])])];
+}
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted === true) throw new DeadlineExceededError();

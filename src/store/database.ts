@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { WriteBatcher } from './batched-writes';
 import { attachEmbeddedPostgres } from './embedded-postgres';
 import { NotificationIds } from './notification-ids';
+import { OrderCache } from './order-cache';
 import { preparingPool, StatementNames } from './prepared';
 import type { Database } from './schema';
 
@@ -17,6 +18,8 @@ export interface DatabaseHandle {
   kind: DatabaseKind;
   /** Notification ids drawn from the sequence ahead of the write, a block shared by every request. */
   notificationIds: NotificationIds;
+  /** The orders this process last wrote or read, to decide follow-ups on without a read (store/order-cache.ts). */
+  orders: OrderCache;
   /** The ingest writes' batches of one commit; none when the option is unset (the command-line tools). */
   writeBatcher: WriteBatcher | undefined;
   /**
@@ -90,7 +93,7 @@ function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
   const names = new StatementNames();
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool, names) }) });
   const writeBatcher = options.writeBatches === undefined ? undefined : new WriteBatcher(pool, names, options.writeBatches);
-  return { db, kind: 'postgres', notificationIds: new NotificationIds(db), writeBatcher, listen: (channel, onNotify) => listenPostgres(url, channel, onNotify, options.logger), close: () => db.destroy() };
+  return { db, kind: 'postgres', notificationIds: new NotificationIds(db), orders: new OrderCache(), writeBatcher, listen: (channel, onNotify) => listenPostgres(url, channel, onNotify, options.logger), close: () => db.destroy() };
 }
 
 const LISTEN_RECONNECT_MS = 1000;

@@ -120,7 +120,7 @@ d AS (
 /** A delivery whose notifications are all recorded already: the call and its links, nothing else. */
 const WRITE_DUPLICATE = `
 WITH ${deliveryAndLinks('')}
-SELECT (SELECT id FROM d) AS delivery_id,
+SELECT (SELECT id FROM d) AS delivery_id, NULL::bigint AS order_ref, NULL::text AS version,
   ipn_ingest_check((SELECT count(notification_id) FROM links) >= 0, $15::timestamptz) AS checked`;
 
 /**
@@ -128,29 +128,32 @@ SELECT (SELECT id FROM d) AS delivery_id,
  * version is still the one decided on), the new notifications with their outcomes, the
  * transactions, the outbox rows, the call and its links. Data-modifying CTEs cannot see each
  * other's rows, so the order's id reaches the others through `ord`; the foreign keys are checked
- * at the end of the statement.
+ * at the end of the statement. It returns the order's id and new version.
  *
- * When the order moved since it was decided on (it exists although the decision guessed a new
- * one, or another write changed it), `ord` is empty and so is every write joined to it: the
- * statement writes nothing, fails nothing (the other writes of its batch keep their shared
- * commit), and returns the order as it is now, to decide again on it without another read.
- * A notification recorded meanwhile by another call (the platform's retry arriving twice at
- * once) is rarer: the final check reads every part, so it runs after all of them, and rolls the
- * statement back (40001).
+ * When the decision no longer holds (the order exists although the decision guessed a new one,
+ * another write changed it, or one of the notifications decided new is recorded already), `ord`
+ * is empty and so is every write joined to it: the statement writes nothing, fails nothing (the
+ * other writes of its batch keep their shared commit), and returns the order as it is now with
+ * the notifications recorded, to decide again on them without another read. A notification
+ * recorded by a call still running (the platform's retry arriving twice at once) is rarer: the
+ * final check reads every part, so it runs after all of them, and rolls the statement back (40001).
  */
 const WRITE_DECIDED = `
-WITH created AS (
+WITH recorded AS (
+  -- An array, not IN (subquery): the generic plan of a semi-join may scan the whole table.
+  SELECT 1 FROM notifications WHERE dedup_key = ANY(ARRAY(SELECT x->>'dedup_key' FROM jsonb_array_elements($27::jsonb) AS x))
+), created AS (
   INSERT INTO orders (provider, shop_id, mode, order_id, status, paid_amount, refunded_amount, currency, abandoned)
   SELECT $16::text, $17::text, $18::text, $19::text, $22::text, $23::bigint, $24::bigint, $25::text, $26::boolean
-  WHERE $20::bigint IS NULL
+  WHERE $20::bigint IS NULL AND NOT EXISTS (SELECT 1 FROM recorded)
   ON CONFLICT (provider, shop_id, mode, order_id) DO NOTHING
-  RETURNING id
+  RETURNING id, xmin::text AS version
 ), updated AS (
   UPDATE orders SET status = $22::text, paid_amount = $23::bigint, refunded_amount = $24::bigint, currency = $25::text, abandoned = $26::boolean, updated_at = now()
-  WHERE id = $20::bigint AND xmin::text = $21::text
-  RETURNING id
+  WHERE id = $20::bigint AND xmin::text = $21::text AND NOT EXISTS (SELECT 1 FROM recorded)
+  RETURNING id, xmin::text AS version
 ), ord AS (
-  SELECT id FROM created UNION ALL SELECT id FROM updated
+  SELECT id, version FROM created UNION ALL SELECT id, version FROM updated
 ), ${deliveryAndLinks('FROM ord')}, n AS (
   INSERT INTO notifications (id, dedup_key, provider, format, shop_id, mode, order_id, transaction_id, operation, status, status_raw, amount, currency,
     sequence_number, payment_config, source, event_time, failure_is_final, outcome, outcome_detail, order_ref)
@@ -186,6 +189,8 @@ WITH created AS (
   SELECT NOT EXISTS (SELECT 1 FROM ord) AS moved
 )
 SELECT (SELECT id FROM d) AS delivery_id,
+  (SELECT id FROM ord) AS order_ref,
+  (SELECT version FROM ord) AS version,
   ipn_ingest_check(
     (SELECT moved FROM moved)
       OR ((SELECT count(id) FROM n) = jsonb_array_length($27::jsonb)
@@ -241,18 +246,26 @@ function deliveryParameters(delivery: DeliveryRecord, links: readonly LinkRecord
 
 /**
  * What a write did: recorded the call (and with it what was decided), or, for a decided write
- * whose order had moved, nothing; then `now` is the order as the write found it, with which of
+ * whose decision no longer held, nothing; then `now` is the order as the write found it, with which of
  * the new notifications are recorded already, to decide again on.
  */
-export type WriteOutcome = { deliveryId: number; now?: undefined } | { deliveryId?: undefined; now: StoredState };
+export type WriteOutcome =
+  | { deliveryId: number; written: { id: number; version: string } | null; now?: undefined }
+  | { deliveryId?: undefined; now: StoredState };
 
 /** The statements' result columns (text fields from the batched writes). */
-const RESULT_COLUMNS = ['delivery_id', 'checked', 'order', 'existing'] as const;
-type ResultRow = { delivery_id: number | string | null; order: StateRow['order'] | string | null; existing: StateRow['existing'] | string | null };
+const RESULT_COLUMNS = ['delivery_id', 'order_ref', 'version', 'checked', 'order', 'existing'] as const;
+type ResultRow = {
+  delivery_id: number | string | null;
+  order_ref: number | string | null;
+  version: string | null;
+  order: StateRow['order'] | string | null;
+  existing: StateRow['existing'] | string | null;
+};
 
 /**
- * Writes a call; with `decided`, everything its new notifications decide, or nothing when its
- * order moved (see WRITE_DECIDED). Throws with SQLSTATE 40001 when one of its notifications was
+ * Writes a call; with `decided`, everything its new notifications decide (and then the order's
+ * id and new version), or nothing when the decision no longer holds (see WRITE_DECIDED). Throws with SQLSTATE 40001 when one of its notifications was
  * recorded meanwhile (decide again on a fresh read), IR503 past `commitBy`.
  */
 export async function writeDelivery(
@@ -281,7 +294,10 @@ export async function writeDelivery(
   } else {
     row = (await db.executeQuery<ResultRow>(query)).rows[0] as ResultRow;
   }
-  if (row.delivery_id !== null) return { deliveryId: Number(row.delivery_id) };
+  if (row.delivery_id !== null) {
+    const written = row.order_ref === null || row.version === null ? null : { id: Number(row.order_ref), version: row.version };
+    return { deliveryId: Number(row.delivery_id), written };
+  }
   return { now: stateOf({ order: row.order, existing: row.existing ?? [] }) };
 }
 

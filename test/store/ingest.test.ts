@@ -1,4 +1,7 @@
 import { sql, type CompiledQuery } from 'kysely';
+import fc from 'fast-check';
+import pg from 'pg';
+import { orderAggregateId } from '../../src/domain/events';
 import type { NormalizedNotification } from '../../src/domain/notification';
 import { describeSummary } from '../../src/ingest/settle';
 import { DeadlineExceededError } from '../../src/ingest/errors';
@@ -6,7 +9,9 @@ import { ingestNotifications } from '../../src/ingest/orders';
 import type { DeliveryInput } from '../../src/store/deliveries';
 import { readStoredState, writeDelivery, type DecidedWrite } from '../../src/store/ingest-statements';
 import { PAST_DEADLINE, sqlStateOf, STATE_MOVED } from '../../src/store/sqlstate';
+import type { WriteBatcher } from '../../src/store/batched-writes';
 import { NotificationIds } from '../../src/store/notification-ids';
+import { OrderCache } from '../../src/store/order-cache';
 import { openTestDatabase, type TestDatabase } from '../helpers/database';
 
 let database: TestDatabase;
@@ -45,6 +50,37 @@ async function counts() {
   const n = async (table: 'notifications' | 'outbox' | 'orders' | 'transactions' | 'deliveries') =>
     Number((await database.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
   return { notifications: await n('notifications'), outbox: await n('outbox'), orders: await n('orders'), transactions: await n('transactions'), deliveries: await n('deliveries') };
+}
+
+/**
+ * A notification with this dedup key recorded by another connection whose transaction stays open,
+ * as a platform's retry being recorded by another call; committed once a write waits on its lock.
+ */
+async function holdNotification(dedupKey: string) {
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  await client.query('BEGIN');
+  await client.query(
+    `INSERT INTO notifications (dedup_key, provider, format, shop_id, mode, order_id, operation, status, status_raw, failure_is_final)
+     VALUES ($1, 'lyra', 'form', $2, 'TEST', 'HELD-1', 'debit', 'refused', 'REFUSED', false)`,
+    [dedupKey, IDENTITY.shopId],
+  );
+  const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+  return {
+    async commitOnceWaitedOn(): Promise<void> {
+      try {
+        for (let tries = 0; ; tries += 1) {
+          const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [pid]);
+          if ((rows[0]?.n ?? 0) > 0) break;
+          if (tries > 500) throw new Error('no write waited on the held notification');
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        await client.query('COMMIT');
+      } finally {
+        await client.end();
+      }
+    },
+  };
 }
 
 /** A write of one new refused attempt, decided on the order as `read` saw it. */
@@ -91,7 +127,7 @@ describe('the one-statement ingest write', () => {
     expect(await counts()).toEqual(before);
   });
 
-  it('a write whose notification another call recorded meanwhile rolls back whole (40001), leaving nothing of it', async () => {
+  it('a write whose notification another call recorded meanwhile writes nothing, and brings the recorded notification', async () => {
     await ingestNotifications(database, CALL, [notification('t1', 'refused')], describeSummary);
     const read = await readStoredState(database.db, IDENTITY, []);
     if (read.order === null) throw new Error('order not read');
@@ -100,9 +136,24 @@ describe('the one-statement ingest write', () => {
     const before = await counts();
     const now = await readStoredState(database.db, IDENTITY, []);
     // The same notification (its dedup key) decided again on the order as it is now.
-    const twice = writeDelivery(database, RECORD, [], staleWrite(id as number, { id: now.order?.id as number, version: now.order?.version as string }), null);
-    await expect(twice.catch(sqlStateOf)).resolves.toBe(STATE_MOVED);
+    const twice = await writeDelivery(database, RECORD, [], staleWrite(id as number, { id: now.order?.id as number, version: now.order?.version as string }), null);
+    expect(twice.deliveryId).toBeUndefined();
+    expect(twice.now?.existing).toEqual(new Map([[`test-${id}`, id]]));
+    expect(twice.now?.order).toEqual(now.order);
     expect(await counts()).toEqual(before);
+  });
+
+  it('a write whose notification a call still running records rolls back whole (40001) once that call commits, leaving nothing of it', async () => {
+    await ingestNotifications(database, CALL, [notification('t1', 'refused')], describeSummary);
+    const read = await readStoredState(database.db, IDENTITY, []);
+    if (read.order === null) throw new Error('order not read');
+    const [id] = await new NotificationIds(database.db).take(1);
+    const before = await counts();
+    const holder = await holdNotification(`test-${id}`);
+    const racing = writeDelivery(database, RECORD, [], staleWrite(id as number, { id: read.order.id, version: read.order.version }), null).catch(sqlStateOf);
+    await holder.commitOnceWaitedOn();
+    await expect(racing).resolves.toBe(STATE_MOVED);
+    expect(await counts()).toEqual({ ...before, notifications: before.notifications + 1 });
   });
 
   it('a follow-up on a stored order is decided on what its first write found: no read of the order', async () => {
@@ -196,25 +247,88 @@ describe('batched writes', () => {
     expect(await counts()).toMatchObject({ notifications: 13, orders: 13, deliveries: 13 });
   });
 
-  it('a statement failing in a batch fails only its own call: the others are sent again and recorded once', async () => {
+  it('a statement failing in a batch costs the others one round trip, not their commit; sent again alone, it finds its notification recorded', async () => {
     await ingestNotifications(database, CALL, [notification('t0', 'refused')], describeSummary);
     const read = await readStoredState(database.db, IDENTITY, []);
     if (read.order === null) throw new Error('order not read');
     const [id] = await new NotificationIds(database.db).take(1);
-    await writeDelivery(database, RECORD, [], staleWrite(id as number, { id: read.order.id, version: read.order.version }), null);
-    const now = await readStoredState(database.db, IDENTITY, []);
     const ids = await new NotificationIds(database.db).take(12);
+    const holder = await holdNotification(`test-${id}`);
     // Writes of new orders, straight to the store: a write failing because of another's error
     // would reach its caller here (the ingest would hide it by deciding again).
     const others = ids.map((otherId, i) => writeDelivery(database, RECORD, [], staleWrite(otherId, null, `OTHER-${i}`), null));
-    // The first writes fill the batches in flight; the others and the failing one queue together.
-    const twice = writeDelivery(database, RECORD, [], staleWrite(id as number, { id: now.order?.id as number, version: now.order?.version as string }), null).catch(sqlStateOf);
-    expect(await twice).toBe(STATE_MOVED);
+    // The first writes fill the batches in flight; the others and the failing one queue together,
+    // and wait with it on the notification the holder is recording.
+    const failing = writeDelivery(database, RECORD, [], staleWrite(id as number, { id: read.order.id, version: read.order.version }), null);
+    await holder.commitOnceWaitedOn();
+    // Its batch rolled back on 40001; alone again, it sees the holder's notification and writes nothing.
+    expect((await failing).now?.existing.has(`test-${id}`)).toBe(true);
     const written = await Promise.all(others);
     expect(written.every((w) => w.deliveryId !== undefined)).toBe(true);
-    expect(await counts()).toMatchObject({ notifications: 14, orders: 13, deliveries: 14 });
+    expect(await counts()).toMatchObject({ notifications: 14, orders: 13, deliveries: 13 });
     // The others of the failed batch went again together: a few commits for 12 writes, not 12.
     const { rows } = await sql<{ transactions: number }>`SELECT count(DISTINCT xmin::text)::int AS transactions FROM deliveries WHERE id = ANY(${written.map((w) => w.deliveryId)})`.execute(database.db);
     expect(rows[0]?.transactions).toBeLessThanOrEqual(4);
+  });
+});
+
+describe('the order cache', () => {
+  const writes = () => jest.spyOn(database.writeBatcher as WriteBatcher, 'write');
+  afterEach(() => jest.restoreAllMocks());
+
+  it('a follow-up on an order this process wrote takes one statement; on one it does not know, a guess and the write', async () => {
+    await ingestNotifications(database, CALL, [notification('t1', 'refused')], describeSummary);
+    const cached = writes();
+    await ingestNotifications(database, CALL, [notification('t2', 'refused')], describeSummary);
+    expect(cached).toHaveBeenCalledTimes(1);
+    jest.restoreAllMocks();
+    database.orders.forget();
+    const unknown = writes();
+    const result = await ingestNotifications(database, CALL, [notification('t3')], describeSummary);
+    expect(unknown).toHaveBeenCalledTimes(2);
+    expect(result).toMatchObject({ outcome: 'applied', orderStatus: 'PAID' });
+  });
+
+  it('an order changed by another writer since it was cached is decided again on what it is now', async () => {
+    await ingestNotifications(database, CALL, [notification('t1', 'refused')], describeSummary);
+    // Another instance records the payment: this process's entry is stale.
+    const other = { ...database, orders: new OrderCache() };
+    await ingestNotifications(other, CALL, [notification('t2')], describeSummary);
+    const retry = await ingestNotifications(database, CALL, [notification('t2')], describeSummary);
+    expect(retry).toMatchObject({ outcome: 'duplicate' });
+    const refused = await ingestNotifications(database, CALL, [notification('t3', 'refused')], describeSummary);
+    expect(refused.orderStatus).toBe('PAID');
+    expect(await counts()).toMatchObject({ notifications: 3, orders: 1, transactions: 3, deliveries: 4 });
+    const events = await database.db.selectFrom('outbox').select('type').orderBy('id').execute();
+    expect(events.filter((e) => e.type === 'order.paid')).toHaveLength(1);
+  });
+
+  it('holds, after any run of notifications, sequential or concurrent, the orders as a read finds them', async () => {
+    const step = fc.record({
+      order: fc.integer({ min: 0, max: 2 }),
+      transaction: fc.integer({ min: 0, max: 3 }),
+      status: fc.constantFrom('authorised' as const, 'refused' as const),
+      together: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 12 }), async (steps) => {
+        await database.reset();
+        const sent = steps.map((s) => notification(`t${s.order}-${s.transaction}`, s.status, `CACHE-${s.order}`));
+        for (let i = 0; i < sent.length; ) {
+          const group = steps[i]?.together === true ? sent.slice(i, i + 3) : sent.slice(i, i + 1);
+          await Promise.all(group.map((n) => ingestNotifications(database, CALL, [n], describeSummary)));
+          i += group.length;
+        }
+        for (const orderId of new Set(sent.map((n) => n.orderId))) {
+          const identity = { ...IDENTITY, orderId };
+          const cached = database.orders.get(orderAggregateId(identity));
+          if (cached === undefined) throw new Error(`${orderId} not cached`);
+          const read = await readStoredState(database.db, identity, [...cached.existing.keys()]);
+          expect(cached.order).toEqual(read.order);
+          expect(cached.existing).toEqual(read.existing);
+        }
+      }),
+      { numRuns: 25 },
+    );
   });
 });
