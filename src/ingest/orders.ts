@@ -121,7 +121,8 @@ export async function ingestNotifications(
       continue;
     }
     if (written.now === undefined) {
-      database.orders.remember(cacheKey, ...stateAfter(state, planned.decided, written.written));
+      if (planned.decided === null || written.written === null) database.orders.sawUnchanged(cacheKey, state);
+      else database.orders.remember(cacheKey, ...stateAfter(state, planned.decided, written.written));
       return { ...planned.summary, ...reply, deliveryId: written.deliveryId };
     }
     if (attempt >= MAX_ATTEMPTS) throw Object.assign(new Error(`order ${identity.orderId} moved under ${MAX_ATTEMPTS} attempts in a row`), { code: STATE_MOVED });
@@ -143,8 +144,7 @@ async function nextState(db: Kysely<Database>, identity: OrderIdentity, keys: re
 const NOTHING_STORED: StoredState = { order: null, existing: new Map() };
 
 /** The order as a successful write left it (as a read would find it), and its notifications now recorded. */
-function stateAfter(before: StoredState, decided: DecidedWrite | null, written: { id: number; version: string } | null): [StoredOrder | null, Map<string, number>] {
-  if (decided === null || written === null) return [before.order, before.existing];
+function stateAfter(before: StoredState, decided: DecidedWrite, written: { id: number; version: string }): [StoredOrder, Map<string, number>] {
   const transactions = new Map((before.order?.transactions ?? []).map((t) => [t.transactionId, t]));
   for (const t of decided.transactions) transactions.set(t.transactionId, t);
   const order: StoredOrder = {

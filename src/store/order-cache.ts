@@ -37,7 +37,7 @@ export class OrderCache {
     return stateOf(text);
   }
 
-  /** The order as a write left or found it; `existing` is added to the notifications known recorded. */
+  /** The order as a write left it; `existing` is added to the notifications known recorded. */
   remember(key: string, order: StoredOrder | null, existing: ReadonlyMap<string, number>): void {
     const known = this.#entries.get(key);
     const recorded = known === undefined ? existing : new Map([...(stateOf(known).existing), ...existing]);
@@ -46,6 +46,19 @@ export class OrderCache {
     // The key copied too: a Map keeps the string it was given, slice or not.
     this.#entries.set(Buffer.from(key).toString(), JSON.stringify(entry));
     if (this.#entries.size > this.capacity) this.#entries.delete(this.#entries.keys().next().value as string);
+  }
+
+  /**
+   * A call that wrote nothing (its notifications were all recorded) saw the order as `seen`: kept
+   * when nothing is known of the order, its recorded notifications added when it is the version
+   * known. Another version may be older or newer (a concurrent call may have written and kept a
+   * later one): not knowing which, the entry goes, and the next call reads.
+   */
+  sawUnchanged(key: string, seen: StoredState): void {
+    const text = this.#entries.get(key);
+    if (text === undefined) return this.remember(key, seen.order, seen.existing);
+    if (versionOf(stateOf(text).order) === versionOf(seen.order)) return this.remember(key, seen.order, seen.existing);
+    this.#entries.delete(key);
   }
 
   /** After a write whose outcome is not known (a lost connection): the next call reads again. */
@@ -61,6 +74,8 @@ export class OrderCache {
     this.#entries.clear();
   }
 }
+
+const versionOf = (order: StoredOrder | null): string | null => (order === null ? null : `${order.id}:${order.version}`);
 
 function stateOf(text: string): StoredState {
   const entry = JSON.parse(text) as EntryJson;

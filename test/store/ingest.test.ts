@@ -303,7 +303,7 @@ describe('the order cache', () => {
     expect(events.filter((e) => e.type === 'order.paid')).toHaveLength(1);
   });
 
-  it('holds, after any run of notifications, sequential or concurrent, the orders as a read finds them', async () => {
+  it('holds, after any run of notifications, sequential or concurrent, the orders as a read finds them, or not at all', async () => {
     const step = fc.record({
       order: fc.integer({ min: 0, max: 2 }),
       transaction: fc.integer({ min: 0, max: 3 }),
@@ -321,14 +321,16 @@ describe('the order cache', () => {
         }
         for (const orderId of new Set(sent.map((n) => n.orderId))) {
           const identity = { ...IDENTITY, orderId };
+          // An order is dropped when calls at once left it in versions the cache cannot order.
           const cached = database.orders.get(orderAggregateId(identity));
-          if (cached === undefined) throw new Error(`${orderId} not cached`);
+          if (cached === undefined && steps.every((s) => !s.together)) throw new Error(`${orderId}, written one call at a time, is not cached`);
+          if (cached === undefined) continue;
           const read = await readStoredState(database.db, identity, [...cached.existing.keys()]);
           expect(cached.order).toEqual(read.order);
           expect(cached.existing).toEqual(read.existing);
         }
       }),
-      { numRuns: 25 },
+      { numRuns: 40 },
     );
   });
 });

@@ -42,4 +42,16 @@ describe('the order cache', () => {
     existing.set('k2', 2);
     expect(cache.get('a')?.existing).toEqual(new Map([['k1', 1]]));
   });
+
+  it('after a call that wrote nothing: keeps what it saw when nothing is known, adds its notifications to the same version, and drops another version', () => {
+    const cache = new OrderCache();
+    cache.sawUnchanged('a', { order: order(1, '10'), existing: new Map([['k1', 1]]) });
+    expect(cache.get('a')?.order?.version).toBe('10');
+    cache.sawUnchanged('a', { order: order(1, '10'), existing: new Map([['k2', 2]]) });
+    expect(cache.get('a')?.existing).toEqual(new Map([['k1', 1], ['k2', 2]]));
+    // A concurrent call kept version 11; this one saw 10 (or 12): which is later is not known.
+    cache.remember('a', order(1, '11'), new Map());
+    cache.sawUnchanged('a', { order: order(1, '10'), existing: new Map() });
+    expect(cache.get('a')).toBeUndefined();
+  });
 });
