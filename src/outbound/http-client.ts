@@ -22,6 +22,8 @@ export interface HttpRequest {
   /** Bytes of the reply body read at most; `truncate` keeps the start, `refuse` throws `ReplyTooLargeError`. */
   maxBodyBytes: number;
   overflow: 'truncate' | 'refuse';
+  /** How the reply's bytes are read: `utf8` unless said (Paybox Direct answers in ISO-8859-1). */
+  encoding?: 'utf8' | 'latin1';
 }
 
 export interface HttpReply {
@@ -54,7 +56,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   return {
     async send(url, init) {
       const reply = await request(url, { method: init.method, headers: init.headers, body: init.body, signal: init.signal, dispatcher });
-      const body = await readBody(reply.body, init.maxBodyBytes, init.overflow);
+      const body = await readBody(reply.body, init.maxBodyBytes, init.overflow, init.encoding ?? 'utf8');
       return { status: reply.statusCode, headers: reply.headers, body };
     },
     close: () => dispatcher.close(),
@@ -82,7 +84,7 @@ function timedConnector(timeoutMs: number): buildConnector.connector {
   };
 }
 
-async function readBody(body: AsyncIterable<Buffer> & { destroy(error?: Error): unknown }, maxBytes: number, overflow: HttpRequest['overflow']): Promise<string> {
+async function readBody(body: AsyncIterable<Buffer> & { destroy(error?: Error): unknown }, maxBytes: number, overflow: HttpRequest['overflow'], encoding: 'utf8' | 'latin1'): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   try {
@@ -98,5 +100,5 @@ async function readBody(body: AsyncIterable<Buffer> & { destroy(error?: Error): 
     body.destroy();
   }
   if (size > maxBytes && overflow === 'refuse') throw new ReplyTooLargeError(maxBytes);
-  return Buffer.concat(chunks).subarray(0, maxBytes).toString('utf8');
+  return Buffer.concat(chunks).subarray(0, maxBytes).toString(encoding);
 }
