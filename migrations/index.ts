@@ -10,7 +10,7 @@ import * as m0008 from './0008_ingest_check';
 import * as m0009 from './0009_fewer_write_indexes';
 import * as m0010 from './0010_wallet';
 import * as m0011 from './0011_operators';
-import * as m0012 from './0012_paybox_questions';
+import * as m0012 from './0012_paybox_direct';
 
 /** Forward-only, applied in name order; never edit one that has shipped, add the next. */
 export const migrations: Record<string, Migration> = {
@@ -25,5 +25,5 @@ export const migrations: Record<string, Migration> = {
   '0009_fewer_write_indexes': m0009,
   '0010_wallet': m0010,
   '0011_operators': m0011,
-  '0012_paybox_questions': m0012,
+  '0012_paybox_direct': m0012,
 };

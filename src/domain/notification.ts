@@ -50,6 +50,8 @@ export interface NormalizedNotification {
    * an OPEN cycle means the buyer may still make another attempt.
    */
   failureIsFinal: boolean;
+  /** Paybox's call number T (NUMAPPEL): with the transaction number, what Paybox Direct is asked by. */
+  callNumber?: string;
   /**
    * The provider's own id of the event, when it has one (Stripe `evt_…`): its redeliveries share
    * it, and two events never do, so it is the notification's identity.

@@ -233,6 +233,7 @@ function notificationRecord(r: Received, decision: Decision): NotificationRecord
     failure_is_final: n.failureIsFinal,
     outcome: decision.outcome,
     outcome_detail: decision.detail,
+    call_number: n.callNumber ?? null,
   };
 }
 

@@ -156,13 +156,13 @@ WITH recorded AS (
   SELECT id, version FROM created UNION ALL SELECT id, version FROM updated
 ), ${deliveryAndLinks('FROM ord')}, n AS (
   INSERT INTO notifications (id, dedup_key, provider, format, shop_id, mode, order_id, transaction_id, operation, status, status_raw, amount, currency,
-    sequence_number, payment_config, source, event_time, failure_is_final, outcome, outcome_detail, order_ref)
+    sequence_number, payment_config, source, event_time, failure_is_final, outcome, outcome_detail, call_number, order_ref)
   OVERRIDING SYSTEM VALUE
   SELECT x.id, x.dedup_key, x.provider, x.format, x.shop_id, x.mode, x.order_id, x.transaction_id, x.operation, x.status, x.status_raw, x.amount, x.currency,
-    x.sequence_number, x.payment_config, x.source, x.event_time, x.failure_is_final, x.outcome, x.outcome_detail, ord.id
+    x.sequence_number, x.payment_config, x.source, x.event_time, x.failure_is_final, x.outcome, x.outcome_detail, x.call_number, ord.id
   FROM jsonb_to_recordset($27::jsonb) AS x(id bigint, dedup_key text, provider text, format text, shop_id text, mode text, order_id text, transaction_id text,
     operation text, status text, status_raw text, amount bigint, currency text, sequence_number integer, payment_config text, source text,
-    event_time timestamptz, failure_is_final boolean, outcome text, outcome_detail text)
+    event_time timestamptz, failure_is_final boolean, outcome text, outcome_detail text, call_number text)
   CROSS JOIN ord
   ON CONFLICT (dedup_key) DO NOTHING
   RETURNING id

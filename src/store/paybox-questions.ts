@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema';
 
 /**
- * The next Paybox Direct NUMQUESTION, from the database's sequence (migrations/0012): unique
+ * The next Paybox Direct NUMQUESTION, from the database's sequence (migrations/0012_paybox_direct.ts): unique
  * across instances and restarts, never handed out twice. Raw SQL: Kysely has no builder for
  * `nextval`.
  */

@@ -72,6 +72,8 @@ export interface NotificationsTable {
   outcome: string | null;
   outcome_detail: string | null;
   order_ref: number | null;
+  /** Paybox's call number T (NUMAPPEL), asked beside the transaction number S; null elsewhere. */
+  call_number: string | null;
 }
 
 export interface DeliveryNotificationsTable {

@@ -29,6 +29,8 @@ describe('Paybox IPN over HTTP', () => {
     expect(res.text).toBe('');
     expect(await order('PB-1')).toMatchObject({ provider: 'paybox', shop_id: '1999888-32', mode: 'TEST', status: 'PAID', paid_amount: 2500, currency: 'EUR' });
     expect((await events('PB-1')).map((e) => e.type)).toEqual(['order.paid']);
+    // Kept for Paybox Direct, which is asked by the transaction and call numbers.
+    expect((await notifications('PB-1')).map((n) => n.call_number)).toEqual(['1001']);
     const [call] = await deliveries();
     expect(call).toMatchObject({ provider: 'paybox', verdict: 'applied', http_status: 200, reply: 'OK-applied: order PB-1: 00000, order PAID', source_ip: PAYBOX_IP });
     expect(Buffer.from(call?.raw_body ?? []).length).toBe(0);

@@ -89,7 +89,7 @@ function staleWrite(id: number, expected: DecidedWrite['expected'], orderId: str
     identity: { ...IDENTITY, orderId },
     expected,
     order: { status: 'PENDING', paidAmount: 0, refundedAmount: 0, currency: 'EUR', abandoned: false },
-    notifications: [{ id, dedup_key: `test-${id}`, provider: 'lyra', format: 'form', shop_id: IDENTITY.shopId, mode: 'TEST', order_id: orderId, transaction_id: `tx-${id}`, operation: 'debit', status: 'refused', status_raw: 'REFUSED', amount: 1500, currency: 'EUR', sequence_number: 1, payment_config: null, source: null, event_time: null, failure_is_final: false, outcome: 'applied', outcome_detail: 'test' }],
+    notifications: [{ id, dedup_key: `test-${id}`, provider: 'lyra', format: 'form', shop_id: IDENTITY.shopId, mode: 'TEST', order_id: orderId, transaction_id: `tx-${id}`, operation: 'debit', status: 'refused', status_raw: 'REFUSED', amount: 1500, currency: 'EUR', sequence_number: 1, payment_config: null, source: null, event_time: null, failure_is_final: false, outcome: 'applied', outcome_detail: 'test', call_number: null }],
     transactions: [],
     events: [],
   };
@@ -100,6 +100,15 @@ describe('the one-statement ingest write', () => {
     const result = await ingestNotifications(database, CALL, [notification('t1')], describeSummary);
     expect(result).toMatchObject({ outcome: 'applied', orderStatus: 'PAID', httpStatus: 200 });
     expect(await counts()).toEqual({ notifications: 1, outbox: 1, orders: 1, transactions: 1, deliveries: 1 });
+  });
+
+  it("keeps a notification's call number (Paybox's T), what Paybox Direct is asked by with the transaction number", async () => {
+    await ingestNotifications(database, CALL, [{ ...notification('t1'), callNumber: '0010244812' }, notification('t2', 'refused')], describeSummary);
+    const rows = await database.db.selectFrom('notifications').select(['transaction_id', 'call_number']).orderBy('id').execute();
+    expect(rows).toEqual([
+      { transaction_id: 't1', call_number: '0010244812' },
+      { transaction_id: 't2', call_number: null },
+    ]);
   });
 
   it('a write decided on an order that has moved since it was read writes nothing, and brings the order as it is now', async () => {

@@ -105,13 +105,14 @@ function normalizePaybox(fields: ReadonlyMap<string, string>, site: PayboxSite):
   if (amount === null) throw new FieldError(`${nameOf('M')} (amount) is missing`);
   const authorisation = optionalText(field('A'), nameOf('A'), 64);
   const status = normalizePayboxError(code, authorisation, site.retour.byLetter.has('A'));
+  const call = digits(field('T'), nameOf('T'), 20);
   return {
     provider: 'paybox',
     format: 'ipn',
     shopId: site.id,
     mode: site.mode,
     orderId: requireOrderId(field('R'), nameOf('R')),
-    transactionId: attemptId(digits(field('S'), nameOf('S'), 20), digits(field('T'), nameOf('T'), 20), authorisation, status, code),
+    transactionId: attemptId(digits(field('S'), nameOf('S'), 20), call, authorisation, status, code),
     status,
     statusRaw: code,
     operation: 'debit',
@@ -124,5 +125,7 @@ function normalizePaybox(fields: ReadonlyMap<string, string>, site: PayboxSite):
     eventTime: null,
     // Up to three attempts per payment page: a refusal leaves the buyer another try.
     failureIsFinal: false,
+    // What Paybox Direct is asked by, with S.
+    ...(isNumber(call) ? { callNumber: call } : {}),
   };
 }

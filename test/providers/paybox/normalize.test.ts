@@ -80,6 +80,7 @@ describe('Paybox normalization', () => {
       source: null,
       eventTime: null,
       failureIsFinal: false,
+      callNumber: '555',
     });
   });
 
@@ -91,7 +92,11 @@ describe('Paybox normalization', () => {
 
   it('a refused attempt with S=0 is identified by its call number', () => {
     const n = first(get({ orderId: 'R-1', error: '00151', transaction: '0', call: '901' }));
-    expect(n).toMatchObject({ transactionId: 'call-901', status: 'refused', statusRaw: '00151', failureIsFinal: false });
+    expect(n).toMatchObject({ transactionId: 'call-901', status: 'refused', statusRaw: '00151', failureIsFinal: false, callNumber: '901' });
+  });
+
+  it('a call number of zeros, or none, is no call number', () => {
+    expect(first(get({ orderId: 'R-2', error: '00151', transaction: '12', call: '0' }))?.callNumber).toBeUndefined();
   });
 
   it('a reference escaped as ISO-8859-1 rather than UTF-8 is decoded as ISO-8859-1', () => {
