@@ -265,8 +265,9 @@ type ResultRow = {
 
 /**
  * Writes a call; with `decided`, everything its new notifications decide (and then the order's
- * id and new version), or nothing when the decision no longer holds (see WRITE_DECIDED). Throws with SQLSTATE 40001 when one of its notifications was
- * recorded meanwhile (decide again on a fresh read), IR503 past `commitBy`.
+ * id and new version), or nothing when the decision no longer holds (see WRITE_DECIDED). Throws
+ * with SQLSTATE 40001 when one of its notifications was being recorded by a call still running
+ * (decide again on a fresh read), IR503 past `commitBy`.
  */
 export async function writeDelivery(
   { db, writeBatcher: batcher }: Pick<DatabaseHandle, 'db' | 'writeBatcher'>,

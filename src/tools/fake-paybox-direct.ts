@@ -82,8 +82,9 @@ export async function startFakePayboxDirect(sites: readonly { site: string; rang
       if (behaviour === 'http503') return void res.writeHead(503).end('Service Unavailable');
       if (behaviour === 'hang') return;
       if (behaviour === 'garbage') return void res.writeHead(200, { 'content-type': 'text/html' }).end('<html>maintenance</html>');
-      const fields = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('latin1')));
-      const code = behaviour === 'code00001' ? '00001' : answerCode(fields, Buffer.concat(chunks).toString('latin1'), keys, seen, state.transactions);
+      const pairs = [...new URLSearchParams(Buffer.concat(chunks).toString('latin1'))];
+      const fields = Object.fromEntries(pairs);
+      const code = behaviour === 'code00001' ? '00001' : answerCode(fields, pairs, keys, seen, state.transactions);
       state.questions.push({ host, fields, code });
       if (behaviour === 'apply-then-hang') return;
       const transaction = state.transactions.get(fields.NUMTRANS ?? '');
@@ -113,10 +114,10 @@ export async function startFakePayboxDirect(sites: readonly { site: string; rang
 }
 
 /** Checks the question as Paybox does, then does it: the CODEREPONSE to answer. */
-function answerCode(fields: Record<string, string>, body: string, keys: Map<string, string>, seen: Set<string>, transactions: Map<string, FakeTransaction>): string {
+function answerCode(fields: Record<string, string>, pairs: readonly [string, string][], keys: Map<string, string>, seen: Set<string>, transactions: Map<string, FakeTransaction>): string {
   const siteKey = `${Number(fields.SITE)}-${Number(fields.RANG)}`;
   const key = keys.get(siteKey);
-  if (key === undefined || !signatureValid(body, key)) return '00006';
+  if (key === undefined || !signatureValid(pairs, key)) return '00006';
   if (!/^\d{10}$/.test(fields.NUMQUESTION ?? '') || seen.has(`${siteKey}:${fields.NUMQUESTION}`)) return '00005';
   seen.add(`${siteKey}:${fields.NUMQUESTION}`);
   const type = TYPES[fields.TYPE ?? ''];
@@ -142,9 +143,12 @@ function answerCode(fields: Record<string, string>, body: string, keys: Map<stri
   return '00000';
 }
 
-/** HMAC-SHA-512 over the fields as received, HMAC excluded, with raw (decoded) values. */
-function signatureValid(body: string, keyHex: string): boolean {
-  const pairs = [...new URLSearchParams(body)];
+/**
+ * HMAC-SHA-512 over the fields as received, HMAC excluded, with raw (decoded) values. Written
+ * here again rather than taken from providers/paybox/direct.ts: the fake checks the client the
+ * way Paybox would, and a mistake shared by both would pass unseen.
+ */
+function signatureValid(pairs: readonly [string, string][], keyHex: string): boolean {
   const hmac = pairs.find(([name]) => name === 'HMAC')?.[1] ?? '';
   const signed = pairs
     .filter(([name]) => name !== 'HMAC')

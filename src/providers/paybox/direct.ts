@@ -1,5 +1,4 @@
 import { createHmac } from 'node:crypto';
-import type { Mode } from '../../domain/notification';
 
 /**
  * Paybox Direct ("PPPS"), the server-to-server API: the questions the service asks and how it
@@ -16,7 +15,6 @@ import type { Mode } from '../../domain/notification';
 
 /** `00103` Paybox Direct, `00104` Paybox Direct Plus: both carry the same fields for these questions. */
 export type DirectVersion = '00103' | '00104';
-export const DIRECT_VERSIONS: readonly DirectVersion[] = ['00103', '00104'];
 
 /** The questions the service asks, by the TYPE the manual gives each. */
 export const DIRECT_TYPES = { capture: '00002', cancel: '00005', refund: '00014', inquiry: '00017' } as const;
@@ -26,17 +24,6 @@ export type DirectWrite = Exclude<DirectOperation, 'inquiry'>;
 
 /** NUMQUESTION is at most 10 digits and at most this value (2^31 − 1). */
 export const MAX_QUESTION_NUMBER = 2_147_483_647;
-
-/**
- * Paybox Direct's hosts: production primary and secondary ("secours"), and pre-production, as
- * the official Verifone plugins list them (https://github.com/PayboxByVerifone/PrestaShop,
- * `classes/PayboxConfig.php`). Up2pay e-Transactions sites use `ppps.e-transactions.fr`,
- * `ppps1.e-transactions.fr` and `preprod-ppps.e-transactions.fr` instead.
- */
-export const DIRECT_URLS: Readonly<Record<Mode, readonly string[]>> = {
-  PRODUCTION: ['https://ppps.paybox.com/PPPS.php', 'https://ppps1.paybox.com/PPPS.php'],
-  TEST: ['https://preprod-ppps.paybox.com/PPPS.php'],
-};
 
 /** A site as its Direct questions are signed. */
 export interface DirectSite {
