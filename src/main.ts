@@ -13,6 +13,7 @@ import { scheduleRetention } from './store/housekeeping';
 import { checkReadiness } from './store/readiness';
 import { startPaylineFetcher, PAYLINE_FETCHES, type PaylineFetcher } from './outbound/payline-fetcher';
 import { createProviders, type Providers } from './ingest/providers';
+import { payboxOperationsFor } from './ingest/paybox-direct';
 
 function loadConfigOrExit(): Config {
   try {
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
   if (config.demoDefaults) {
     logger.warn(
       { lyraShops: [...(config.lyra?.shops.keys() ?? [])], payboxSites: [...(config.paybox?.sites.keys() ?? [])] },
-      'DEMO CONFIGURATION: no provider is configured, so test shops are, and loopback may call /ipn/lyra and /ipn/paybox (Paybox trusting the simulator key). Never use this in production: set LYRA_SHOPS or PAYBOX_SITES.',
+      'DEMO CONFIGURATION: no provider is configured, so test shops are, and loopback may call /ipn/lyra and /ipn/paybox (Paybox trusting the simulator key); without API_TOKENS, the audit API takes the demo operator token from loopback. Never use this in production: set LYRA_SHOPS or PAYBOX_SITES.',
     );
   }
   if (config.databaseUrl === undefined && config.production) {
@@ -51,7 +52,8 @@ async function main(): Promise<void> {
   const providers = createProviders(config, () => metrics.paylineFetchesRefused.inc());
   const paylineFetcher = startDeferredFetches(config, database, providers, logger);
   const background = new BackgroundWrites();
-  const app = createApp({ config, database, providers, logger, metrics, readiness: () => checkReadiness(database.db, 1000), background });
+  const payboxOperations = payboxOperationsFor(config.paybox, database);
+  const app = createApp({ config, database, providers, logger, metrics, readiness: () => checkReadiness(database.db, 1000), background, payboxOperations });
   // Slow or stuck clients are cut before they can hold sockets for long: the timeouts are checked
   // every second (Node's default is every 30 s), and a connection cap protects the database pool.
   const server: Server = createServer(
@@ -77,6 +79,7 @@ async function main(): Promise<void> {
     clearInterval(retention);
     void Promise.all([serverClosed, relay?.stop(), paylineFetcher?.stop()])
       .then(() => background.settled())
+      .then(() => payboxOperations?.close())
       .then(() => database.close())
       .then(() => {
         logger.info('stopped');

@@ -70,7 +70,10 @@ describe('loadConfig', () => {
   it('without ORDER_EVENTS_URL there is no relay; with it, the defaults of the retry policy', () => {
     expect(loadConfig({}).orderEvents).toBeUndefined();
     expect(loadConfig({}).role).toBe('all');
-    expect(loadConfig({})).toMatchObject({ operatorTokens: [], retentionDays: 90 });
+    expect(loadConfig({})).toMatchObject({ retentionDays: 90 });
+    // The demo has its own operator token, from loopback only; a configuration of one's own has none by default.
+    expect(loadConfig({}).operatorTokens.map((t) => [t.name, t.loopbackOnly])).toEqual([['demo', true]]);
+    expect(loadConfig({ LYRA_SHOPS: '[{"shopId":"1","testKey":"k"}]' }).operatorTokens).toEqual([]);
     const config = loadConfig({ ORDER_EVENTS_URL: 'https://orders.internal/ipn-events', ORDER_EVENTS_SECRET: SECRET, ROLE: 'receiver', DATABASE_URL: 'postgres://db/ipn' });
     expect(config.role).toBe('receiver');
     expect(config.orderEvents).toMatchObject({
@@ -117,6 +120,39 @@ describe('Paybox configuration', () => {
     expect(loadConfig({ ...base, PAYBOX_PUBLIC_KEYS: pem.replace(/\n/g, '\\n') }).paybox?.publicKeys).toHaveLength(1);
     expect(loadConfig({ ...base, PAYBOX_PUBLIC_KEYS: `${pem}${pem}` }).paybox?.publicKeys).toHaveLength(2);
     expect(loadConfig({ ...base, PAYBOX_PUBLIC_KEYS: `${simulatorKeyFile}, ${simulatorKeyFile}` }).paybox?.publicKeys).toHaveLength(2);
+  });
+
+  it('Paybox Direct per site: off without its HMAC key; the production hosts, or pre-production in TEST; 00103 unless 00104', () => {
+    const key = 'ab'.repeat(64);
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      PAYBOX_SITES: sites([
+        { site: '1', rang: '1', retour },
+        { site: '1', rang: '2', retour, directHmacKey: key, capture: 'deferred' },
+        { site: '1', rang: '3', retour, mode: 'TEST', directHmacKey: key, directVersion: '00104' },
+        { site: '1', rang: '4', retour, directHmacKey: key, directUrls: ['http://proxy.internal/PPPS.php'] },
+      ]),
+    });
+    const paybox = config.paybox?.sites;
+    expect(paybox?.get('1-1')).toMatchObject({ capture: 'immediate', direct: null });
+    expect(paybox?.get('1-2')).toMatchObject({ capture: 'deferred', direct: { site: '1', rang: '2', version: '00103', hmacKeyHex: key.toUpperCase(), urls: ['https://ppps.paybox.com/PPPS.php', 'https://ppps1.paybox.com/PPPS.php'] } });
+    expect(paybox?.get('1-3')?.direct).toMatchObject({ version: '00104', urls: ['https://preprod-ppps.paybox.com/PPPS.php'] });
+    expect(paybox?.get('1-4')?.direct?.urls).toEqual(['http://proxy.internal/PPPS.php']);
+    expect(config.paybox?.directTimeoutMs).toBe(20_000);
+    expect(loadConfig({ ...{ NODE_ENV: 'production', PAYBOX_SITES: sites([{ site: '1', rang: '1', retour }]) }, PAYBOX_DIRECT_TIMEOUT_MS: '5000' }).paybox?.directTimeoutMs).toBe(5000);
+  });
+
+  it.each([
+    [{ PAYBOX_SITES: sites([{ site: '1', rang: '1', retour, directHmacKey: 'not hex' }]) }, 'PAYBOX_SITES: site 1-1: directHmacKey must be the HMAC key in hexadecimal'],
+    [{ PAYBOX_SITES: sites([{ site: '1', rang: '1', retour, directHmacKey: 'abc' }]) }, 'directHmacKey must be the HMAC key in hexadecimal'],
+    [{ PAYBOX_SITES: sites([{ site: '1', rang: '1', retour, directUrls: ['https://x/PPPS.php'] }]) }, 'PAYBOX_SITES: site 1-1: directUrls and directVersion need directHmacKey'],
+    [{ PAYBOX_SITES: sites([{ site: '1', rang: '1', retour, directHmacKey: 'ab'.repeat(64), directUrls: [] }]) }, 'directUrls must be a non-empty list of URLs'],
+    [{ PAYBOX_SITES: sites([{ site: '1', rang: '1', retour, directHmacKey: 'ab'.repeat(64), directUrls: ['ftp://x'] }]) }, 'PAYBOX_SITES: site 1-1: directUrls[0] must be an http(s) URL'],
+    [{ PAYBOX_SITES: sites([{ site: '1', rang: '1', retour, directHmacKey: 'ab'.repeat(64), directVersion: '00105' }]) }, 'directVersion must be 00103 (Paybox Direct) or 00104 (Paybox Direct Plus)'],
+    [{ PAYBOX_SITES: sites([{ site: '1', rang: '1', retour, capture: 'later' }]) }, 'PAYBOX_SITES: site 1-1: capture must be immediate, or deferred'],
+    [{ PAYBOX_DIRECT_TIMEOUT_MS: '10' }, 'PAYBOX_DIRECT_TIMEOUT_MS'],
+  ])('Paybox Direct: %o → %s', (env, message) => {
+    expect(configError(env).message).toContain(message);
   });
 
   it.each([

@@ -26,6 +26,8 @@ export const presentNotification = (n: NotificationRecord) => ({
   eventTime: n.event_time,
   outcome: n.outcome,
   outcomeDetail: n.outcome_detail,
+  /** Paybox's call number T: with the transaction number, what Paybox Direct is asked by. */
+  callNumber: n.call_number,
 });
 
 export const presentDelivery = (d: DeliveryRecord) => ({
@@ -109,6 +111,8 @@ export function presentOrder(order: OrderRow, transactions: TransactionRow[], no
       currency: t.currency,
       sequenceNumber: t.sequence_number,
       paymentConfig: t.payment_config,
+      // Paybox: the call number T of its IPN, which Paybox Direct is asked by with the transaction number.
+      callNumber: notifications.find((n) => n.transaction_id === t.transaction_id && n.call_number !== null)?.call_number ?? null,
       createdAt: t.created_at,
       updatedAt: t.updated_at,
       history: notifications.filter((n) => n.transaction_id === t.transaction_id).map(historyEntry),

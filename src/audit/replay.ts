@@ -4,10 +4,12 @@ import { recordCall, settleCall, type SettledCall } from '../ingest/settle';
 import type { DeliveryInput } from '../store/deliveries';
 import type { DatabaseHandle } from '../store/database';
 import { conflict } from './problem';
+import { EXCHANGE_ORIGINS } from '../store/audit';
 
 export interface StoredCall {
   id: number;
   provider: string;
+  origin: string;
   content_type: string | null;
   raw_body: Uint8Array | null;
   raw_query: string | null;
@@ -29,6 +31,7 @@ export type ReplayResult = SettledCall;
  * idempotent: a notification already applied comes out as a duplicate and changes nothing.
  */
 export async function replayCall(database: DatabaseHandle, providers: ReadonlyMap<Provider, IpnProvider>, call: StoredCall, by: Replayer): Promise<ReplayResult> {
+  if ((EXCHANGE_ORIGINS as readonly string[]).includes(call.origin)) throw conflict(`delivery ${call.id} is an exchange with the platform's API (origin ${call.origin}), not a notification: reconcile the order to ask again`);
   if (call.erased_at !== null) throw conflict(`delivery ${call.id}: its personal data was erased on ${call.erased_at.toISOString()}, so nothing is left to replay`);
   if (call.raw_body === null) throw conflict(`delivery ${call.id} has no stored body: it was purged after RETENTION_DAYS, or never kept (source not allowed)`);
   const provider = providers.get(call.provider as Provider);

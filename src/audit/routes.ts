@@ -12,11 +12,15 @@ import { presentDelivery, presentEvent, presentNotification, presentOperatorActi
 import { deliveryView, notificationView, orderViews, subscriptionViews } from './views';
 import { conflict, invalidParameter, notFound, ProblemError, sendProblem } from './problem';
 import { replayCall } from './replay';
+import { directRoutes } from './direct-routes';
+import type { PayboxOperations } from '../ingest/paybox-direct';
 
 export interface AuditDeps {
   database: DatabaseHandle;
   providers: ReadonlyMap<Provider, IpnProvider>;
   tokens: readonly OperatorToken[];
+  /** Paybox Direct, when a site has its HMAC key: captures, refunds, cancels and inquiries. */
+  payboxOperations?: PayboxOperations | undefined;
 }
 
 const PAGE = ['limit', 'cursor'];
@@ -36,6 +40,9 @@ function requireToken(tokens: readonly OperatorToken[]): RequestHandler {
     if (inQuery !== undefined) throw invalidParameter(inQuery, 'a token is never accepted in the URL (it would be logged and cached): send Authorization: Bearer <token>');
     const header = req.headers.authorization ?? '';
     const token = authenticate(tokens, /^Bearer (\S+)$/i.exec(header)?.[1] ?? '');
+    if (token?.loopbackOnly === true && !(isLoopback(req.socket.remoteAddress) && isLoopback(req.ip))) {
+      return sendProblem(res, { title: 'Unauthorized', status: 401, detail: `token ${token.name} is accepted from this machine only` });
+    }
     if (token !== null) {
       res.locals.operator = token;
       return next();
@@ -44,6 +51,8 @@ function requireToken(tokens: readonly OperatorToken[]): RequestHandler {
     sendProblem(res, { title: 'Unauthorized', status: 401, detail: header === '' ? 'Authorization: Bearer <token> is required (API_TOKENS or AUDIT_API_TOKEN)' : 'the bearer token is not valid' });
   };
 }
+
+const isLoopback = (address: string | undefined): boolean => address !== undefined && /^(127\.|::1$|::ffff:127\.)/.test(address);
 
 const operatorOf = (res: Response): OperatorToken => res.locals.operator as OperatorToken;
 
@@ -74,6 +83,15 @@ async function logged<T>(db: Kysely<Database>, req: Request, res: Response, acti
     await recordOperatorAction(db, { ...entry, outcome: refused ? 'refused' : 'failed', detail: refused ? error.problem.detail : 'failed: see the service log' }).catch(() => undefined);
     throw error;
   }
+}
+
+/** A JSON body that could not be read (express.json's errors carry a `type`): the caller's mistake, not the database's. */
+function bodyParserProblem(error: unknown): { title: string; status: number; detail: string } | null {
+  const type = (error as { type?: unknown } | null)?.type;
+  if (type === 'entity.parse.failed') return { title: 'Invalid request', status: 400, detail: 'the body is not valid JSON' };
+  if (type === 'entity.too.large') return { title: 'Payload too large', status: 413, detail: 'the body is larger than 4 kB' };
+  if (type === 'charset.unsupported' || type === 'encoding.unsupported') return { title: 'Unsupported media type', status: 415, detail: 'the body must be UTF-8 JSON' };
+  return null;
 }
 
 /** What support needs to answer "did we get it, what did it say, what did we do". */
@@ -201,6 +219,8 @@ export function auditRouter(deps: AuditDeps): Router {
     res.json(result);
   });
 
+  directRoutes(router, operate, deps.payboxOperations, (req, res, action, target, run, detailOf) => logged(db, req, res, action, target, run, detailOf), caller);
+
   router.get('/operator-actions', read, async (req, res) => {
     onlyKnown(req.query, ['tokenName', 'action', ...PAGE]);
     const result = await listOperatorActions(db, { tokenName: text(req.query, 'tokenName'), action: text(req.query, 'action') }, page(req.query));
@@ -210,6 +230,8 @@ export function auditRouter(deps: AuditDeps): Router {
   router.use((req, res) => sendProblem(res, { title: 'Not found', status: 404, detail: `no ${req.method} ${req.baseUrl}${req.path} in this API` }));
   const onError: ErrorRequestHandler = (error: unknown, req, res, _next) => {
     if (error instanceof ProblemError) return sendProblem(res, error.problem);
+    const bodyError = bodyParserProblem(error);
+    if (bodyError !== null) return sendProblem(res, bodyError);
     req.log?.error({ err: error }, 'audit API error');
     sendProblem(res, { title: 'Service unavailable', status: 503, detail: 'the database did not answer; retry later' });
   };

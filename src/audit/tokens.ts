@@ -14,6 +14,8 @@ export interface OperatorToken {
   name: string;
   sha256: Buffer;
   scopes: ReadonlySet<Scope>;
+  /** The demo's token, known to all: valid from this machine only. */
+  loopbackOnly?: true;
 }
 
 export class TokenConfigError extends Error {}

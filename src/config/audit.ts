@@ -21,8 +21,16 @@ export const AUDIT_VARIABLES = {
   }),
 };
 
-/** `API_TOKENS`, and `AUDIT_API_TOKEN` as one more token that reads and replays. */
-export function operatorTokens(values: { apiTokens: OperatorToken[]; auditApiToken: OperatorToken | undefined }): OperatorToken[] {
+/**
+ * The demo's operator token, for the simulator's Paybox Direct operations: written here, so
+ * known to anyone, and therefore accepted from loopback only, and only with the demo
+ * configuration and no token of your own.
+ */
+export const DEMO_OPERATOR_TOKEN = 'demo-operator-token-for-the-simulator-on-this-machine';
+
+/** `API_TOKENS`, and `AUDIT_API_TOKEN` as one more token that reads and replays; the demo's own when there is neither. */
+export function operatorTokens(values: { apiTokens: OperatorToken[]; auditApiToken: OperatorToken | undefined }, demo = false): OperatorToken[] {
+  if (demo && values.apiTokens.length === 0 && values.auditApiToken === undefined) return [{ ...operatorToken('demo', DEMO_OPERATOR_TOKEN, ['read', 'replay', 'operate']), loopbackOnly: true }];
   if (values.auditApiToken === undefined) return values.apiTokens;
   if (values.apiTokens.some((t) => t.name === AUDIT_TOKEN_NAME)) throw new ConfigError('API_TOKENS', `the name ${AUDIT_TOKEN_NAME} is that of AUDIT_API_TOKEN`);
   return [...values.apiTokens, values.auditApiToken];

@@ -17,7 +17,8 @@ export { parseTrustProxy, type TrustProxy } from './server';
 export type { OrderEventsConfig } from './order-events';
 export type { LyraConfig, PayboxConfig, PaylineConfig, StripeConfig };
 export { DEMO_LYRA_SHOP } from '../providers/lyra/config';
-export { DEMO_PAYBOX_PUBLIC_KEY, DEMO_PAYBOX_SITE, PAYBOX_DEFAULT_CIDRS } from '../providers/paybox/config';
+export { DEMO_PAYBOX_DIRECT_PORT, DEMO_PAYBOX_PUBLIC_KEY, DEMO_PAYBOX_SITE, PAYBOX_DEFAULT_CIDRS } from '../providers/paybox/config';
+export { DEMO_OPERATOR_TOKEN } from './audit';
 export { DEMO_STRIPE_ENDPOINT } from '../providers/stripe/config';
 export { DEMO_PAYLINE_PORT } from '../providers/payline/config';
 
@@ -140,7 +141,7 @@ export function loadConfig(env: Env = process.env): Config {
     rejectedRecords: { perSource: ipn.rejectedPerSource, total: ipn.rejectedPerMinute },
     http: { headersTimeoutMs: server.headersTimeoutMs, requestTimeoutMs: server.requestTimeoutMs, maxConnections: server.maxConnections },
     logLevel: server.logLevel,
-    operatorTokens: operatorTokens(readArea(env, AUDIT_VARIABLES)),
+    operatorTokens: operatorTokens(readArea(env, AUDIT_VARIABLES), demoDefaults),
     retentionDays: database.retentionDays,
     orderEvents: orderEventsConfig(readArea(env, ORDER_EVENTS_VARIABLES)),
     demoDefaults,

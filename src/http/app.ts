@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { Config } from '../config';
 import { auditRouter } from '../audit/routes';
+import type { PayboxOperations } from '../ingest/paybox-direct';
 import type { Provider } from '../domain/notification';
 import type { DatabaseHandle } from '../store/database';
 import type { Readiness } from '../store/readiness';
@@ -26,6 +27,8 @@ export interface AppDeps {
   readiness: () => Promise<Readiness>;
   /** Audit records still being written after their reply; shutdown waits for them. */
   background: BackgroundWrites;
+  /** Paybox Direct, for the sites whose HMAC key is configured. */
+  payboxOperations?: PayboxOperations;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -107,7 +110,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
 
-  if (config.operatorTokens.length > 0) app.use('/api/v1', auditRouter({ database: deps.database, providers, tokens: config.operatorTokens }));
+  if (config.operatorTokens.length > 0) app.use('/api/v1', auditRouter({ database: deps.database, providers, tokens: config.operatorTokens, payboxOperations: deps.payboxOperations }));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

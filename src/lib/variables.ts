@@ -122,6 +122,11 @@ export function parseEntries<T>(variable: string, raw: string, noun: string, fie
   return entries;
 }
 
+/** A full URL of a platform's API: `https`, or `http` for tests and internal proxies. */
+export function httpUrl(value: unknown, fail: (message: string) => never, what: string): string {
+  if (typeof value !== 'string' || !/^https?:\/\/\S+$/.test(value)) return fail(`${what} must be an http(s) URL`);
+  return value;
+}
 
 /** Comma-separated addresses and CIDR ranges, checked as an allowlist would read them. */
 export function cidrs(name: string, fallback: string[], shownDefault: string, meta: Meta): Variable<string[]> {

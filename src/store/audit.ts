@@ -68,6 +68,7 @@ const NOTIFICATION_COLUMNS = [
   'outcome',
   'outcome_detail',
   'order_ref',
+  'call_number',
 ] as const;
 
 /** The list query of a filter, built apart so tests can EXPLAIN exactly what the API runs. */
@@ -133,7 +134,10 @@ export function deliveriesOfNotification(db: Kysely<Database>, notificationId: n
     .execute();
 }
 
-/** The most recent body still kept among the calls that carried a notification. */
+/** Calls whose body is this service's exchange with a platform's API, not a platform's notification: nothing to replay. */
+export const EXCHANGE_ORIGINS = ['direct', 'reconcile'] as const;
+
+/** The most recent notification body still kept among the calls that carried a notification. */
 export async function latestRawDeliveryOf(db: Kysely<Database>, notificationId: number): Promise<number | undefined> {
   const row = await db
     .selectFrom('deliveries as d')
@@ -141,6 +145,7 @@ export async function latestRawDeliveryOf(db: Kysely<Database>, notificationId: 
     .select('d.id')
     .where('dn.notification_id', '=', notificationId)
     .where('d.raw_body', 'is not', null)
+    .where('d.origin', 'not in', EXCHANGE_ORIGINS)
     .orderBy('d.id', 'desc')
     .limit(1)
     .executeTakeFirst();

@@ -14,6 +14,7 @@ export interface Database {
   subscriptions: SubscriptionsTable;
   subscription_payments: SubscriptionPaymentsTable;
   operator_actions: OperatorActionsTable;
+  direct_operations: DirectOperationsTable;
 }
 
 type CreatedAt = ColumnType<Date, never, never>;
@@ -229,3 +230,28 @@ export type NewDelivery = Insertable<DeliveriesTable>;
 export type OrderRow = Selectable<OrdersTable>;
 export type TransactionRow = Selectable<TransactionsTable>;
 export type NewOutbox = Insertable<OutboxTable>;
+
+/** A capture, refund or cancel asked of Paybox Direct, by idempotency key. */
+export interface DirectOperationsTable {
+  id: Generated<number>;
+  created_at: CreatedAt;
+  finished_at: Date | null;
+  provider: string;
+  shop_id: string;
+  mode: string;
+  order_id: string;
+  idempotency_key: string;
+  operation: string;
+  transaction_id: string;
+  amount: number;
+  /** The operator token's name, never the token. */
+  token_name: string;
+  /** accepted | refused | unknown; null while the question is out. */
+  result: string | null;
+  code: string | null;
+  comment: string | null;
+  answered_by: string | null;
+  reason: string | null;
+  delivery_id: number | null;
+  order_status: string | null;
+}

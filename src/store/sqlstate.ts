@@ -13,3 +13,7 @@ export const isStateMoved = (error: unknown): boolean => sqlStateOf(error) === S
 
 /** The write reached its end past the reply deadline, or was not sent for it: it rolled back. */
 export const isPastDeadline = (error: unknown): boolean => sqlStateOf(error) === PAST_DEADLINE;
+
+/** SQLSTATE of a row that a unique constraint or index already holds. */
+export const UNIQUE_VIOLATION = '23505';
+export const isUniqueViolation = (error: unknown): boolean => sqlStateOf(error) === UNIQUE_VIOLATION;

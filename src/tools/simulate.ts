@@ -1,11 +1,12 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { DEMO_LYRA_SHOP, DEMO_PAYBOX_SITE, DEMO_PAYLINE_PORT, DEMO_STRIPE_ENDPOINT } from '../config';
+import { DEMO_LYRA_SHOP, DEMO_PAYBOX_DIRECT_PORT, DEMO_PAYBOX_SITE, DEMO_PAYLINE_PORT, DEMO_STRIPE_ENDPOINT } from '../config';
 import { startFakePayline } from './fake-payline';
 import type { LyraFormAlgorithm } from '../providers/lyra';
 import { lyraFormBody, lyraRestBody, type LyraNotificationOptions, type LyraPageAction, type LyraWalletOptions } from './lyra-notifications';
 import { DEFAULT_RETOUR, payboxMessage } from './paybox-notifications';
 import { stripeEventBody, stripeSignatureHeader } from './stripe-notifications';
+import { runDirectOperation } from './simulate-paybox-direct';
 
 const USAGE = `Send a signed notification to a running receiver, as the platform would.
 
@@ -57,6 +58,16 @@ configuration trusts; set PAYBOX_PUBLIC_KEYS=keys/paybox/simulator-public.pem to
   --retour MAPPING    PBX_RETOUR (default ${DEFAULT_RETOUR})
   --private-key FILE  PEM private key to sign with (default the simulator key)
 
+Paybox Direct (the service asks a fake Paybox Direct, started on port ${DEMO_PAYBOX_DIRECT_PORT} where the
+demo site's Direct URLs point, which knows the order's transactions as the service recorded them):
+  npm run simulate -- --provider paybox --operation refund --order CMD-2 --amount 1000
+  --operation OP      capture, refund, cancel, or reconcile (an inquiry of each transaction)
+  --amount CENTS      minor units (default: the whole amount the operation may take)
+  --paybox-status S   what Paybox says of the transactions: Autorisé, Capturé, Remboursé (a refund
+                      made in the back office), Annulé or Refusé (default: as the service knows)
+  --failover          the primary host answers 503: the service asks the secondary
+  --api-token TOKEN   an operator token with the operate scope (default the demo's)
+
 Stripe (signed with the demo endpoint's secret unless --secret is given):
   --url URL           receiver (default http://127.0.0.1:$PORT/ipn/stripe)
   --type TYPE         event type (default payment_intent.succeeded): payment_intent.payment_failed,
@@ -81,7 +92,8 @@ fetches results; for demos and tests only):
   --failover          the first endpoint answers 503: the receiver must fail over to the second`;
 
 async function run(): Promise<void> {
-  const { values } = parseArgs({
+  const { values, tokens } = parseArgs({
+    tokens: true,
     options: {
       url: { type: 'string' },
       format: { type: 'string', default: 'form' },
@@ -124,6 +136,8 @@ async function run(): Promise<void> {
       subscription: { type: 'string' },
       recurrence: { type: 'string' },
       'no-transaction': { type: 'boolean', default: false },
+      'api-token': { type: 'string' },
+      'paybox-status': { type: 'string' },
     },
   });
   if (values.help) return console.log(USAGE);
@@ -131,6 +145,11 @@ async function run(): Promise<void> {
     console.error(`simulate: ${message}\n\n${USAGE}`);
     process.exit(2);
   };
+  const given = (name: string) => tokens.some((token) => token.kind === 'option' && token.name === name);
+  if (values.provider === 'paybox' && given('operation')) {
+    const { amount, ...rest } = values;
+    return runDirectOperation({ ...rest, ...(given('amount') ? { amount } : {}) }, send, fail);
+  }
   if (values.provider === 'paybox') return sendPaybox(values, fail);
   if (values.provider === 'stripe') return sendStripe(values, fail);
   if (values.provider === 'payline') return sendPayline(values, fail);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import request from 'supertest';
-import { loadConfig } from '../../src/config';
+import { DEMO_OPERATOR_TOKEN, loadConfig } from '../../src/config';
 import { AUDIT_TOKEN, createTestApp, recordedCalls, type TestApp } from '../helpers/app';
 import { openTestDatabase, type TestDatabase } from '../helpers/database';
 import { capturedLogs } from '../helpers/log-capture';
@@ -147,5 +147,20 @@ describe('configuration of tokens and secrets', () => {
     expect(fromFile.operatorTokens.map((token) => token.sha256.toString('hex'))).toEqual([sha256(OPERATOR)]);
     expect(() => loadConfig({ ...base, AUDIT_API_TOKEN_FILE: join(dir, 'token'), AUDIT_API_TOKEN: OPERATOR })).toThrow('AUDIT_API_TOKEN: is set and so is AUDIT_API_TOKEN_FILE: set only one');
     expect(() => loadConfig({ ...base, LYRA_SHOPS_FILE: join(dir, 'missing') })).toThrow(`LYRA_SHOPS_FILE: cannot read ${join(dir, 'missing')}`);
+  });
+});
+
+describe('the demo operator token', () => {
+  it('exists with the demo configuration only, and is accepted from this machine only', async () => {
+    const demo = createTestApp(database, { LYRA_SHOPS: '' });
+    try {
+      const local = await request(demo.app).get('/api/v1/operator-actions').set('Authorization', `Bearer ${DEMO_OPERATOR_TOKEN}`);
+      expect(local.status).toBe(200);
+      const remote = await request(demo.app).get('/api/v1/operator-actions').set('Authorization', `Bearer ${DEMO_OPERATOR_TOKEN}`).set('X-Forwarded-For', '203.0.113.9');
+      expect([remote.status, remote.body.detail]).toEqual([401, 'token demo is accepted from this machine only']);
+    } finally {
+      await demo.close();
+    }
+    expect((await as(DEMO_OPERATOR_TOKEN).get('/operator-actions')).status).toBe(401);
   });
 });

@@ -51,6 +51,9 @@ describe('the running service (npm start, npm run simulate)', () => {
     const otherKey = join(mkdtempSync(join(tmpdir(), 'ipn-key-')), 'other.pem');
     writeFileSync(otherKey, generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
     expect(paybox('--call', '13', '--private-key', otherKey)).toContain('HTTP 401  KO-authentication failed: signature does not verify with the Paybox public key(s)');
+    // Paybox Direct: the service asks the fake the simulator starts, with the demo's operator token.
+    expect(paybox('--operation', 'refund', '--amount', '1000')).toContain('paybox refund order E2E-P -> HTTP 200  {"result":"accepted","code":"00000","comment":"Demande traitée avec succès","orderStatus":"PAID"');
+    expect(paybox('--operation', 'refund', '--failover')).toMatch(/HTTP 200 {2}\{"result":"accepted".*"orderStatus":"REFUNDED".*\[fake Paybox Direct asked: secondary TYPE 00014 → 00000\]/);
 
     // The demo's Stripe endpoint: a failed attempt, then the success, then a refund of part of it.
     const stripe = (...args: string[]) => simulate(port, '--provider', 'stripe', '--order', 'E2E-S', '--payment-intent', 'pi_E2E', ...args);

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/config';
 import { createApp } from '../../src/http/app';
 import { createProviders } from '../../src/ingest/providers';
+import { payboxOperationsFor } from '../../src/ingest/paybox-direct';
 import { BackgroundWrites } from '../../src/http/background-writes';
 import { createMetrics, type Metrics } from '../../src/metrics';
 import { checkReadiness } from '../../src/store/readiness';
@@ -39,6 +40,8 @@ export interface TestApp {
   config: Config;
   /** Audit records written after their reply: wait for them before counting records. */
   background: BackgroundWrites;
+  /** Closes the Paybox Direct connections, when the configuration has some. */
+  close(): Promise<void>;
 }
 
 export function createTestApp(database: DatabaseHandle, env: Record<string, string> = {}, logger: Logger = capturingLogger()): TestApp {
@@ -46,8 +49,9 @@ export function createTestApp(database: DatabaseHandle, env: Record<string, stri
   const metrics = createMetrics();
   const background = new BackgroundWrites();
   const providers = createProviders(config, () => metrics.paylineFetchesRefused.inc());
-  const app = createApp({ config, database, providers, logger, metrics, readiness: () => checkReadiness(database.db, 1000), background });
-  return { app, metrics, config, background };
+  const payboxOperations = payboxOperationsFor(config.paybox, database);
+  const app = createApp({ config, database, providers, logger, metrics, readiness: () => checkReadiness(database.db, 1000), background, payboxOperations });
+  return { app, metrics, config, background, close: async () => payboxOperations?.close() };
 }
 
 /** Every call record, once those of rejections, which may be written after their replies, are in. */

@@ -207,8 +207,16 @@ export function classifyCode(code: string): CodeClass {
   return 'refused';
 }
 
-/** The inquiry's STATUS values, accents folded (Latin-1 decoded, then compared without them). */
-const fold = (status: string) => status.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+/** The inquiry's STATUS values the service reads (nexylan/paybox-direct `Status`), accents folded. */
+export type InquiryState = 'autorise' | 'capture' | 'rembourse' | 'annule' | 'refuse';
+const INQUIRY_STATES: readonly InquiryState[] = ['autorise', 'capture', 'rembourse', 'annule', 'refuse'];
+
+/** An inquiry's STATUS read once Latin-1 decoded, compared without accents; null for any other value. */
+export function inquiryState(status: string | null): InquiryState | null {
+  if (status === null) return null;
+  const folded = status.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+  return INQUIRY_STATES.find((state) => state === folded) ?? null;
+}
 
 /**
  * Whether a write whose answer never came happened, from an inquiry's STATUS of its transaction:
@@ -217,10 +225,8 @@ const fold = (status: string) => status.normalize('NFD').replace(/\p{M}/gu, '').
  * not say how much), or a status the manual's list does not have.
  */
 export function writeHappened(operation: DirectWrite, status: string | null, refundedBefore: boolean): boolean | null {
-  if (status === null) return null;
-  const s = fold(status);
-  const known = ['autorise', 'capture', 'rembourse', 'annule', 'refuse'];
-  if (!known.includes(s)) return null;
+  const s = inquiryState(status);
+  if (s === null) return null;
   if (operation === 'capture') return s === 'capture' || s === 'rembourse';
   if (operation === 'cancel') return s === 'annule';
   if (s !== 'rembourse') return false;

@@ -1,4 +1,5 @@
 import type { Mode } from '../../domain/notification';
+import type { DirectAccess } from './direct';
 
 /** The Paybox letters the receiver reads (Paybox's integration manual V8.0, `PBX_RETOUR`). */
 export type PayboxLetter = 'M' | 'R' | 'E' | 'A' | 'S' | 'T' | 'W' | 'Q' | 'K';
@@ -22,6 +23,14 @@ export interface PayboxSite {
   /** ISO 4217 alpha-3: Paybox does not return the currency, so the site's is assumed. */
   currency: string;
   retour: PayboxReturnMapping;
+  /**
+   * `immediate`: a payment is captured by Paybox itself (the default); `deferred`: the site sends
+   * `PBX_AUTOSEULE` or `PBX_DIFF`, so a success is an authorisation that Paybox Direct captures.
+   * A notification says neither: the site's configuration does.
+   */
+  capture: 'immediate' | 'deferred';
+  /** Paybox Direct for this site, when its HMAC key is configured. */
+  direct: DirectAccess | null;
 }
 
 export interface PayboxSites {

@@ -1,5 +1,5 @@
 import { ANY_SOURCE_CIDRS } from '../../lib/cidr';
-import { cidrs, failFor, integer, parsed, parseEntries, type EntryRecord } from '../../lib/variables';
+import { cidrs, failFor, httpUrl, integer, parsed, parseEntries, type EntryRecord } from '../../lib/variables';
 
 export interface PaylineMerchant {
   merchantId: string;
@@ -31,11 +31,6 @@ export const DEMO_PAYLINE_MERCHANT: PaylineMerchant = {
 };
 
 const PAYLINE_MERCHANT_FIELDS = new Set(['merchantId', 'accessKey', 'environment', 'contracts', 'directoryUrl', 'defaultUrl']);
-
-function httpUrl(value: unknown, fail: (message: string) => never, what: string): string {
-  if (typeof value !== 'string' || !/^https?:\/\/\S+$/.test(value)) return fail(`${what} must be an http(s) URL`);
-  return value;
-}
 
 function paylineMerchant(record: EntryRecord, index: number): PaylineMerchant {
   const fail = failFor('PAYLINE_MERCHANTS');

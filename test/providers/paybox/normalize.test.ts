@@ -8,7 +8,7 @@ const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 
 function site(id: string, retour = DEFAULT_RETOUR): PayboxSite {
   const [number = '', rang = ''] = id.split('-');
-  return { id, site: number, rang, mode: 'TEST', currency: 'EUR', retour: parsePayboxReturn(retour) };
+  return { id, site: number, rang, mode: 'TEST', currency: 'EUR', retour: parsePayboxReturn(retour), capture: 'immediate', direct: null };
 }
 
 const one = { sites: new Map([['1999888-32', site('1999888-32')]]), keys: [publicKey] };

@@ -20,7 +20,7 @@ const generatedKeys = parsePayboxPublicKeys([readFileSync(join(vectorsDir, vecto
 const simulatorKeys = parsePayboxPublicKeys([readFileSync(join(__dirname, '../../../keys/paybox/simulator-public.pem'), 'utf8')]);
 
 function site(retour: string): PayboxSite {
-  return { id: '1999888-32', site: '1999888', rang: '32', mode: 'TEST', currency: 'EUR', retour: parsePayboxReturn(retour) };
+  return { id: '1999888-32', site: '1999888', rang: '32', mode: 'TEST', currency: 'EUR', retour: parsePayboxReturn(retour), capture: 'immediate', direct: null };
 }
 
 function verifies(raw: string, keys: readonly KeyObject[], first = 'Mt', signatureName = 'Sign'): boolean {
