@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   if (config.payline !== undefined) registerPaylineFetchGauges(metrics.registry, () => queueStats(database.db, 'payline_fetches'));
   const relay = await startRelay(config, database, logger, metrics);
   const providers = createProviders(config, () => metrics.paylineFetchesRefused.inc());
-  const paylineFetcher = startDeferredFetches(config, database, providers, logger);
+  const paylineFetcher = await startDeferredFetches(config, database, providers, logger);
   const background = new BackgroundWrites();
   const payboxOperations = payboxOperationsFor(config.paybox, database);
   const app = createApp({ config, database, providers, logger, metrics, readiness: () => checkReadiness(database.db, 1000), background, payboxOperations });
@@ -103,7 +103,7 @@ async function startRelay(config: Config, database: DatabaseHandle, logger: Logg
 }
 
 /** Deferred Payline fetches run where background work runs: not in a receiver-only process. */
-function startDeferredFetches(config: Config, database: DatabaseHandle, providers: Providers, logger: Logger): PaylineFetcher | null {
+async function startDeferredFetches(config: Config, database: DatabaseHandle, providers: Providers, logger: Logger): Promise<PaylineFetcher | null> {
   if (config.role === 'receiver' || providers.payline === undefined) return null;
   return startPaylineFetcher(database, providers.payline, PAYLINE_FETCHES, logger);
 }

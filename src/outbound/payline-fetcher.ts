@@ -5,6 +5,7 @@ import { claimDueFetches, markFetchDone, markFetchFailed, type ClaimedFetch } fr
 import type { DatabaseHandle } from '../store/database';
 import { fetchPaylineResult, type PaylineReceiver } from './payline';
 import { backoffDelayMs, type RetryPolicy } from '../lib/backoff';
+import { startQueueLoop } from '../lib/queue-loop';
 
 export interface PaylineFetcherOptions {
   pollMs: number;
@@ -60,21 +61,16 @@ export interface PaylineFetcher {
   stop(): Promise<void>;
 }
 
-/** Runs the passes every `pollMs` until stopped; a pass in progress finishes first. */
-export function startPaylineFetcher(database: DatabaseHandle, receiver: PaylineReceiver, options: PaylineFetcherOptions, logger: Logger): PaylineFetcher {
-  let stopped = false;
-  let running: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    if (stopped) return;
-    running = running
-      .then(() => runPaylineFetches(database, receiver, options, logger))
-      .catch((error: unknown) => logger.warn({ err: error }, 'Payline fetch pass failed; the next pass retries'));
-  }, options.pollMs);
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
+/** Runs a pass every `pollMs` on the queues' loop until stopped; a pass in progress finishes first. */
+export async function startPaylineFetcher(database: DatabaseHandle, receiver: PaylineReceiver, options: PaylineFetcherOptions, logger: Logger): Promise<PaylineFetcher> {
+  const loop = await startQueueLoop({
+    // A fetch is due minutes after the call at the earliest: a poll finds it in time.
+    pass: async () => {
+      await runPaylineFetches(database, receiver, options, logger);
+      return options.pollMs;
     },
-  };
+    pollMs: options.pollMs,
+    onError: (error) => logger.warn({ err: error }, 'Payline fetch pass failed; the next pass retries'),
+  });
+  return { stop: () => loop.stop() };
 }

@@ -5,6 +5,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Metrics, RelayOutcome } from '../metrics';
 import type { Unlisten } from '../store/database';
+import { startQueueLoop, type QueueLoop } from '../lib/queue-loop';
 import { claimDueEvents, markAllDelivered, markFailed, msUntilNextDue, OUTBOX_CHANNEL, releaseClaims, type ClaimedEvent } from '../store/outbox';
 import type { Database } from '../store/schema';
 import { postEvent, type AttemptResult } from './post';
@@ -58,36 +59,6 @@ export function claimLeaseMs(timeoutMs: number): number {
   return 2 * timeoutMs + 5000;
 }
 
-/** Wakes a sleeping loop; a wake while it is busy is kept for its next sleep, never lost. */
-class WakeSignal {
-  private pending = false;
-  private resolve: (() => void) | null = null;
-
-  wake(): void {
-    const resolve = this.resolve;
-    this.resolve = null;
-    if (resolve) resolve();
-    else this.pending = true;
-  }
-
-  sleep(ms: number): Promise<void> {
-    if (this.pending) {
-      this.pending = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.resolve = null;
-        resolve();
-      }, ms);
-      this.resolve = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
-}
-
 export function createRelay(options: RelayOptions, deps: RelayDeps): Relay {
   const { db, logger, metrics } = deps;
   const id = deps.relayId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -95,12 +66,10 @@ export function createRelay(options: RelayOptions, deps: RelayDeps): Relay {
   const leaseMs = claimLeaseMs(options.timeoutMs);
   // The whole attempt has ORDER_EVENTS_TIMEOUT_MS; so has its connection.
   const client = createHttpClient({ connectTimeoutMs: options.timeoutMs, connections: options.concurrency });
-  const signal = new WakeSignal();
   /** POSTs in flight, each for a different order: at most `concurrency`. */
   const inFlight = new Set<Promise<void>>();
   let stopping = false;
-  let loop: Promise<void> | null = null;
-  let unlisten: Unlisten | null = null;
+  let loop: QueueLoop | null = null;
 
   type Posted = { event: ClaimedEvent; result: AttemptResult };
   type FailedAttemptResult = Extract<AttemptResult, { ok: false }>;
@@ -186,7 +155,7 @@ export function createRelay(options: RelayOptions, deps: RelayDeps): Relay {
       const running: Promise<void> = attempt(next.event).finally(() => {
         inFlight.delete(running);
         startPosts();
-        signal.wake();
+        loop?.wake();
       });
       inFlight.add(running);
     }
@@ -204,37 +173,38 @@ export function createRelay(options: RelayOptions, deps: RelayDeps): Relay {
     }
   };
 
-  /** Claims up to what the slots and `ready` can hold; true when it got all it asked for. */
-  const claim = async (): Promise<boolean> => {
+  /** Claims up to what the slots and `ready` can hold: `full` when it got all it asked for. */
+  const claim = async (): Promise<'full' | 'partial' | 'failed'> => {
     const room = (1 + CLAIM_AHEAD) * options.concurrency - inFlight.size - ready.length;
-    if (room <= 0) return false;
+    if (room <= 0) return 'partial';
     try {
       const events = await claimDueEvents(db, id, room, leaseMs);
       const claimedAt = performance.now();
       for (const event of events) ready.push({ event, claimedAt });
-      return events.length === room;
+      return events.length === room ? 'full' : 'partial';
     } catch (error) {
       log.error({ err: error }, 'cannot claim order events; retrying after the poll interval');
-      await signal.sleep(options.pollMs);
-      return false;
+      return 'failed';
     }
   };
 
   /**
-   * One step records what was posted since the last one and claims more, at once on two
+   * One pass records what was posted since the last one and claims more, at once on two
    * connections: a batch grows with the load, so a busy relay spends one commit on many events.
    * A claim running beside the record of an order's head cannot take the order's next event: the
    * head is still pending in its snapshot.
    */
-  const run = async (): Promise<void> => {
-    while (!stopping) {
-      const batch = posted.splice(0);
-      const [, full] = await Promise.all([record(batch), claim(), release(unposted.splice(0))]);
-      startPosts();
-      if (stopping) break;
-      if (posted.length > 0 || full) continue;
-      await signal.sleep(await idleMs());
-    }
+  const pass = async (): Promise<number> => {
+    const batch = posted.splice(0);
+    const [, claimed] = await Promise.all([record(batch), claim(), release(unposted.splice(0))]);
+    startPosts();
+    if (claimed === 'failed') return options.pollMs;
+    if (posted.length > 0 || claimed === 'full') return 0;
+    return idleMs();
+  };
+
+  /** After the last pass: what is claimed and not posted goes back, what is posted is recorded. */
+  const drain = async (): Promise<void> => {
     unposted.push(...ready.splice(0).map((r) => r.event));
     await Promise.allSettled([...inFlight]);
     await Promise.all([record(posted.splice(0)), release(unposted.splice(0))]);
@@ -244,17 +214,19 @@ export function createRelay(options: RelayOptions, deps: RelayDeps): Relay {
     id,
     async start() {
       if (loop !== null) return;
-      unlisten = await deps.listen(OUTBOX_CHANNEL, () => signal.wake());
+      loop = await startQueueLoop({
+        pass,
+        pollMs: options.pollMs,
+        onError: (error) => log.error({ err: error }, 'relay pass failed; the next pass retries'),
+        subscribe: (onNotify) => deps.listen(OUTBOX_CHANNEL, onNotify),
+      });
       log.info({ target: new URL(options.url).origin, concurrency: options.concurrency, maxAttempts: options.policy.maxAttempts }, 'relay started');
-      loop = run().catch((error: unknown) => log.fatal({ err: error }, 'relay loop failed'));
     },
     async stop() {
       stopping = true;
-      signal.wake();
       if (inFlight.size > 0) log.info({ inFlight: inFlight.size }, 'relay stopping: waiting for attempts in flight');
-      await loop;
-      await unlisten?.();
-      unlisten = null;
+      await loop?.stop();
+      await drain();
       await client.close();
     },
   };
