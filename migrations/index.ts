@@ -12,6 +12,7 @@ import * as m0010 from './0010_wallet';
 import * as m0011 from './0011_operators';
 import * as m0012 from './0012_paybox_direct';
 import * as m0013 from './0013_direct_operations';
+import * as m0014 from './0014_reconciliation';
 
 /** Forward-only, applied in name order; never edit one that has shipped, add the next. */
 export const migrations: Record<string, Migration> = {
@@ -28,4 +29,5 @@ export const migrations: Record<string, Migration> = {
   '0011_operators': m0011,
   '0012_paybox_direct': m0012,
   '0013_direct_operations': m0013,
+  '0014_reconciliation': m0014,
 };

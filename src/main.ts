@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createApp } from './http/app';
 import { BackgroundWrites } from './http/background-writes';
-import { createMetrics, registerOutboxGauges, registerPaylineFetchGauges, type Metrics } from './metrics';
+import { createMetrics, registerOutboxGauges, registerPaylineFetchGauges, registerReconcileGauge, type Metrics } from './metrics';
 import { createRelay, type Relay } from './outbox/relay';
 import { createLogger } from './log';
 import { openDatabase, type DatabaseHandle } from './store/database';
@@ -14,6 +14,9 @@ import { checkReadiness } from './store/readiness';
 import { startPaylineFetcher, PAYLINE_FETCHES, type PaylineFetcher } from './outbound/payline-fetcher';
 import { createProviders, type Providers } from './ingest/providers';
 import { payboxOperationsFor } from './ingest/paybox-direct';
+import { createOrderChecker } from './ingest/reconcile';
+import { RECONCILE_WORKER, startReconciler } from './outbound/reconcile-worker';
+import { oldestPendingCheckAgeSeconds } from './store/reconcile';
 
 function loadConfigOrExit(): Config {
   try {
@@ -53,6 +56,9 @@ async function main(): Promise<void> {
   const paylineFetcher = await startDeferredFetches(config, database, providers, logger);
   const background = new BackgroundWrites();
   const payboxOperations = payboxOperationsFor(config.paybox, database);
+  registerReconcileGauge(metrics.registry, () => oldestPendingCheckAgeSeconds(database.db));
+  // Background work runs where the relay runs: not in a receiver-only process.
+  const reconciler = config.role === 'receiver' ? null : await startReconciler(database, createOrderChecker({ payboxOperations }), { ...RECONCILE_WORKER, config: config.reconcile }, logger, metrics);
   const app = createApp({ config, database, providers, logger, metrics, readiness: () => checkReadiness(database.db, 1000), background, payboxOperations });
   // Slow or stuck clients are cut before they can hold sockets for long: the timeouts are checked
   // every second (Node's default is every 30 s), and a connection cap protects the database pool.
@@ -77,7 +83,7 @@ async function main(): Promise<void> {
     const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     clearInterval(retention);
-    void Promise.all([serverClosed, relay?.stop(), paylineFetcher?.stop()])
+    void Promise.all([serverClosed, relay?.stop(), paylineFetcher?.stop(), reconciler?.stop()])
       .then(() => background.settled())
       .then(() => payboxOperations?.close())
       .then(() => database.close())

@@ -12,6 +12,8 @@ export interface Metrics {
   paylineFetchesRefused: Counter;
   relayAttempts: Counter<'outcome'>;
   relayAttemptSeconds: Histogram;
+  reconcileChecks: Counter<'provider' | 'outcome'>;
+  reconcileChanges: Counter<'provider'>;
 }
 
 const LATENCY_BUCKETS = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -64,6 +66,18 @@ export function createMetrics(): Metrics {
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
+    reconcileChecks: new Counter({
+      name: 'reconcile_checks_total',
+      help: 'Orders asked about by the reconciliation worker, by provider and outcome: changed, unchanged, not_checkable (reported, not retried), unavailable (retried)',
+      labelNames: ['provider', 'outcome'],
+      registers: [registry],
+    }),
+    reconcileChanges: new Counter({
+      name: 'reconcile_changes_total',
+      help: 'Changes the reconciliation worker applied: each is a notification that was missed (alert on it)',
+      labelNames: ['provider'],
+      registers: [registry],
+    }),
   };
 }
 
@@ -109,5 +123,12 @@ export function registerPaylineFetchGauges(registry: Registry, readStats: () => 
     { name: 'payline_fetches_pending', help: 'Payline notifications whose result is still to be fetched', pick: (s) => s.pending },
     { name: 'payline_fetches_oldest_pending_age_seconds', help: 'Age of the oldest Payline result still to be fetched, 0 when none', pick: (s) => s.oldestPendingAgeSeconds },
     { name: 'payline_fetches_dead', help: 'Payline fetches given up (their last error is in payline_fetches)', pick: (s) => s.dead },
+  ]);
+}
+
+/** The reconciliation queue's age, read at scrape time. */
+export function registerReconcileGauge(registry: Registry, readAge: () => Promise<number>): void {
+  registerQueueGauges(registry, async () => ({ pending: 0, dead: 0, oldestPendingAgeSeconds: await readAge() }), [
+    { name: 'reconcile_oldest_pending_age_seconds', help: 'Age of the oldest reconciliation check not answered yet (a platform down, or a backlog), 0 when none', pick: (s) => s.oldestPendingAgeSeconds },
   ]);
 }

@@ -12,7 +12,8 @@ const WRITES: readonly DirectWrite[] = ['capture', 'refund', 'cancel'];
 const BODY_FIELDS = ['provider', 'shopId', 'amount', 'idempotencyKey'];
 /** Printable ASCII, as Stripe's and most idempotency keys are; long enough for a UUID and a prefix. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-const json = express.json({ limit: '4kb', strict: true, type: 'application/json' });
+/** JSON bodies of the API's operations: small objects, nothing else. */
+export const jsonBody = express.json({ limit: '4kb', strict: true, type: 'application/json' });
 
 const unprocessable = (detail: string) => new ProblemError({ title: 'Unprocessable request', status: 422, detail });
 
@@ -63,7 +64,7 @@ const present = (a: OperationAnswer) => ({ result: a.result, code: a.code, comme
 export function directRoutes(router: Router, operate: RequestHandler, operations: PayboxOperations | undefined, logged: Logged, caller: Caller): void {
   const operatorName = (res: Response) => (res.locals.operator as OperatorToken).name;
   for (const operation of WRITES) {
-    router.post(`/orders/:orderId/${operation}`, operate, json, async (req, res) => {
+    router.post(`/orders/:orderId/${operation}`, operate, jsonBody, async (req, res) => {
       onlyKnown(req.query, []);
       const orderId = text(req.params, 'orderId') as string;
       const result = await logged(req, res, operation, `order ${orderId}`, () =>

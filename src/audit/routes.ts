@@ -13,6 +13,7 @@ import { deliveryView, notificationView, orderViews, subscriptionViews } from '.
 import { conflict, invalidParameter, notFound, ProblemError, sendProblem } from './problem';
 import { replayCall } from './replay';
 import { directRoutes } from './direct-routes';
+import { reconcileRoutes } from './reconcile-routes';
 import type { PayboxOperations } from '../ingest/paybox-direct';
 
 export interface AuditDeps {
@@ -220,6 +221,8 @@ export function auditRouter(deps: AuditDeps): Router {
   });
 
   directRoutes(router, operate, deps.payboxOperations, (req, res, action, target, run, detailOf) => logged(db, req, res, action, target, run, detailOf), caller);
+
+  reconcileRoutes(router, db, read, operate, new Set(deps.providers.keys()));
 
   router.get('/operator-actions', read, async (req, res) => {
     onlyKnown(req.query, ['tokenName', 'action', ...PAGE]);

@@ -10,6 +10,7 @@ import { AUDIT_VARIABLES, operatorTokens } from './audit';
 import { DATABASE_VARIABLES } from './database';
 import { IPN_VARIABLES } from './ipn';
 import { ORDER_EVENTS_VARIABLES, orderEventsConfig, type OrderEventsConfig } from './order-events';
+import { RECONCILE_VARIABLES, reconcileConfig, type ReconcileConfig } from './reconcile';
 import { SERVER_VARIABLES, type TrustProxy } from './server';
 
 export { ConfigError } from '../lib/variables';
@@ -56,6 +57,7 @@ export interface Config {
   retentionDays: number;
   /** Unset: no relay; events stay in the outbox table for other consumers. */
   orderEvents: OrderEventsConfig | undefined;
+  reconcile: ReconcileConfig;
   /** Development defaults were applied (demo shop, loopback allowed): warn loudly. */
   demoDefaults: boolean;
 }
@@ -72,6 +74,7 @@ export const CONFIGURATION_AREAS: readonly { title: string; variables: Declared 
   { title: 'Stripe', variables: STRIPE_VARIABLES },
   { title: 'Monext Payline', variables: PAYLINE_VARIABLES },
   { title: 'Order events (the relay)', variables: ORDER_EVENTS_VARIABLES },
+  { title: 'Reconciliation', variables: RECONCILE_VARIABLES },
   { title: 'Audit API', variables: AUDIT_VARIABLES },
 ];
 
@@ -144,6 +147,7 @@ export function loadConfig(env: Env = process.env): Config {
     operatorTokens: operatorTokens(readArea(env, AUDIT_VARIABLES), demoDefaults),
     retentionDays: database.retentionDays,
     orderEvents: orderEventsConfig(readArea(env, ORDER_EVENTS_VARIABLES)),
+    reconcile: reconcileConfig(readArea(env, RECONCILE_VARIABLES)),
     demoDefaults,
   };
 }

@@ -54,6 +54,8 @@ export interface OperationAnswer {
 export interface ReconcileAnswer {
   checked: number;
   changed: number;
+  /** Inquiries Paybox did not answer (down, or an answer not to believe). */
+  unanswered: number;
   orderStatus: string;
   /** One line per transaction asked, and per operation whose outcome an inquiry settled. */
   details: string[];
@@ -265,10 +267,12 @@ async function reconcile(context: Context, orderId: string, shopId: string, by: 
   if (targets.length === 0) throw new DirectRequestError(422, `order ${orderId} has no attempt Paybox Direct can be asked about: its notifications carried no transaction (S) and call (T) numbers (PBX_RETOUR Trans:S;Appel:T)`);
   const details: string[] = [];
   let changed = 0;
+  let unanswered = 0;
   for (const target of targets) {
     const exchange = await context.clientOf(site).ask({ operation: 'inquiry', transactionNumber: target.transactionId, callNumber: target.callNumber });
     const delivery = deliveryOf('reconcile', exchange, by);
     if (exchange.result !== 'accepted' || exchange.answer === null) {
+      if (exchange.result === 'unknown') unanswered++;
       const settled = await recordCall(context.database, delivery, exchange.result === 'refused' ? 'unknown_status' : 'unavailable', `inquiry of transaction ${target.transactionId}: ${exchange.answer === null ? (exchange.reason ?? 'no answer') : `${exchange.answer.code} ${exchange.answer.comment}`}`);
       details.push(settled.reply);
       continue;
@@ -286,7 +290,7 @@ async function reconcile(context: Context, orderId: string, shopId: string, by: 
     details.push(reading.kind === 'apply' && reading.note !== null ? `${settled.reply} (${reading.note})` : settled.reply);
   }
   order = await orderOf(context, identity);
-  return { checked: targets.length, changed, orderStatus: order.state.status, details };
+  return { checked: targets.length, changed, unanswered, orderStatus: order.state.status, details };
 }
 
 /** Operations on this attempt whose outcome was unknown, settled by what the inquiry says: applied when done. */

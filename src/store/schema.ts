@@ -15,6 +15,8 @@ export interface Database {
   subscription_payments: SubscriptionPaymentsTable;
   operator_actions: OperatorActionsTable;
   direct_operations: DirectOperationsTable;
+  expected_payments: ExpectedPaymentsTable;
+  reconcile_checks: ReconcileChecksTable;
 }
 
 type CreatedAt = ColumnType<Date, never, never>;
@@ -254,4 +256,39 @@ export interface DirectOperationsTable {
   reason: string | null;
   delivery_id: number | null;
   order_status: string | null;
+}
+
+/** A payment the merchant's shop announced (it sent the buyer to pay): looked up if no notification comes. */
+export interface ExpectedPaymentsTable {
+  id: Generated<number>;
+  created_at: CreatedAt;
+  provider: string;
+  shop_id: string;
+  mode: string;
+  order_id: string;
+  amount: number;
+  currency: string;
+  expires_at: Date;
+}
+
+/** One question to a platform about one order, queued by the sweep or asked for. */
+export interface ReconcileChecksTable {
+  id: Generated<number>;
+  created_at: CreatedAt;
+  provider: string;
+  shop_id: string;
+  mode: string;
+  order_id: string;
+  /** pending_order | expected_payment */
+  why: string;
+  /** pending | done | unchecked | dead */
+  state: Generated<string>;
+  attempts: Generated<number>;
+  next_attempt_at: ColumnType<Date, Date | undefined, Date>;
+  claimed_until: Date | null;
+  /** changed | unchanged | not_checkable | unavailable */
+  outcome: string | null;
+  detail: string | null;
+  changes: Generated<number>;
+  finished_at: Date | null;
 }

@@ -14,7 +14,7 @@ function passes(count: number) {
 describe('the queues loop', () => {
   it('sleeps what a pass says, and a wake ends the sleep', async () => {
     const counter = passes(2);
-    const loop = await startQueueLoop({ pass: async () => (counter.tick(), 60_000), pollMs: 60_000, onError: () => undefined });
+    const loop = await startQueueLoop({ pass: () => Promise.resolve((counter.tick(), 60_000)), pollMs: 60_000, onError: () => undefined });
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(counter.seen()).toBe(1);
     loop.wake();
@@ -27,12 +27,12 @@ describe('the queues loop', () => {
     let notify: () => void = () => undefined;
     let unsubscribed = false;
     const loop = await startQueueLoop({
-      pass: async () => (counter.tick(), 60_000),
+      pass: () => Promise.resolve((counter.tick(), 60_000)),
       pollMs: 60_000,
       onError: () => undefined,
-      subscribe: async (onNotify) => {
+      subscribe: (onNotify) => {
         notify = onNotify;
-        return async () => void (unsubscribed = true);
+        return Promise.resolve(() => Promise.resolve(void (unsubscribed = true)));
       },
     });
     notify();
@@ -45,9 +45,9 @@ describe('the queues loop', () => {
     const counter = passes(3);
     const errors: unknown[] = [];
     const loop = await startQueueLoop({
-      pass: async () => {
+      pass: () => {
         counter.tick();
-        throw new Error('database down');
+        return Promise.reject(new Error('database down'));
       },
       pollMs: 5,
       onError: (error) => errors.push(error),

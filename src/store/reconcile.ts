@@ -1,0 +1,162 @@
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { OrderIdentity } from '../domain/events';
+import type { Database, ReconcileChecksTable } from './schema';
+import { toPage, type PageRequest } from './audit';
+
+export type CheckRow = Selectable<ReconcileChecksTable>;
+
+/** Raw SQL: an interval from a parameter has no builder expression. */
+const ago = (seconds: number) => sql<Date>`now() - make_interval(secs => ${seconds})`;
+
+export interface ExpectedPayment extends OrderIdentity {
+  amount: number;
+  currency: string;
+  expiresAt: Date;
+}
+
+/** Records (or updates, for the same order) a payment the shop expects. */
+export function recordExpectedPayment(db: Kysely<Database>, p: ExpectedPayment) {
+  return db
+    .insertInto('expected_payments')
+    .values({ provider: p.provider, shop_id: p.shopId, mode: p.mode, order_id: p.orderId, amount: p.amount, currency: p.currency, expires_at: p.expiresAt })
+    .onConflict((oc) => oc.columns(['provider', 'shop_id', 'mode', 'order_id']).doUpdateSet((eb) => ({ amount: eb.ref('excluded.amount'), currency: eb.ref('excluded.currency'), expires_at: eb.ref('excluded.expires_at') })))
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export interface SweepWindow {
+  /** Asked about once this old… */
+  afterS: number;
+  /** … until this old. */
+  maxAgeS: number;
+  /** Not again within this many seconds of the last check, nor within a quarter of the order's age. */
+  againAfterS: number;
+}
+
+/**
+ * Queues a check of every order left without a final notification in the window, and of every
+ * expected payment whose order has none: one open check per order, and none for an order checked
+ * within `againAfterS` or a quarter of its age (an order a day old is asked about every six
+ * hours, not every sweep: some twenty questions in a week). Returns how many were queued.
+ */
+export async function sweep(db: Kysely<Database>, window: SweepWindow): Promise<number> {
+  // Raw SQL: the same test for either table, which the builder's types cannot take as a parameter.
+  const notCheckedLately = (alias: 'o' | 'e') => sql<boolean>`NOT EXISTS (
+    SELECT 1 FROM reconcile_checks c
+    WHERE c.provider = ${sql.ref(`${alias}.provider`)} AND c.shop_id = ${sql.ref(`${alias}.shop_id`)} AND c.mode = ${sql.ref(`${alias}.mode`)}
+      AND c.order_id = ${sql.ref(`${alias}.order_id`)}
+      AND c.created_at > now() - greatest(make_interval(secs => ${window.againAfterS}), (now() - ${sql.ref(`${alias}.created_at`)}) / 4))`;
+  const orders = db
+    .selectFrom('orders as o')
+    .select(['o.provider', 'o.shop_id', 'o.mode', 'o.order_id', sql<string>`'pending_order'`.as('why')])
+    .where('o.status', '=', 'PENDING')
+    .where('o.updated_at', '<', ago(window.afterS))
+    .where('o.created_at', '>', ago(window.maxAgeS))
+    .where(notCheckedLately('o'));
+  const expected = db
+    .selectFrom('expected_payments as e')
+    .select(['e.provider', 'e.shop_id', 'e.mode', 'e.order_id', sql<string>`'expected_payment'`.as('why')])
+    .where('e.created_at', '<', ago(window.afterS))
+    // Its payment page may be paid until it expires; asked about until RECONCILE_MAX_AGE_S after.
+    .where('e.expires_at', '>', ago(window.maxAgeS))
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb.selectFrom('orders as o').select('o.id').whereRef('o.provider', '=', 'e.provider').whereRef('o.shop_id', '=', 'e.shop_id').whereRef('o.mode', '=', 'e.mode').whereRef('o.order_id', '=', 'e.order_id'),
+        ),
+      ),
+    )
+    .where(notCheckedLately('e'));
+  const result = await db
+    .insertInto('reconcile_checks')
+    .columns(['provider', 'shop_id', 'mode', 'order_id', 'why'])
+    .expression(orders.union(expected))
+    // A literal, not a parameter: PostgreSQL matches the partial index by its predicate's text.
+    .onConflict((oc) => oc.columns(['provider', 'shop_id', 'mode', 'order_id']).where('state', '=', sql.lit('pending')).doNothing())
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0);
+}
+
+/** Claims up to `limit` due checks for `leaseMs` (`SKIP LOCKED`: several workers share the queue). */
+export function claimDueChecks(db: Kysely<Database>, limit: number, leaseMs: number) {
+  return db
+    .updateTable('reconcile_checks')
+    .set((eb) => ({ claimed_until: sql<Date>`now() + make_interval(secs => ${leaseMs / 1000})`, attempts: eb('attempts', '+', 1) }))
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('reconcile_checks')
+        .select('id')
+        .where('state', '=', 'pending')
+        .where('next_attempt_at', '<=', sql<Date>`now()`)
+        .where((w) => w.or([w('claimed_until', 'is', null), w('claimed_until', '<', sql<Date>`now()`)]))
+        .orderBy('next_attempt_at')
+        .limit(limit)
+        .forUpdate()
+        .skipLocked(),
+    )
+    .returningAll()
+    .execute();
+}
+
+export interface CheckResult {
+  state: 'done' | 'unchecked' | 'dead' | 'pending';
+  outcome: string;
+  detail: string;
+  changes: number;
+  /** For a check to try again (`pending`): when. */
+  retryInMs?: number;
+}
+
+export async function finishCheck(db: Kysely<Database>, id: number, result: CheckResult): Promise<void> {
+  const again = result.state === 'pending';
+  await db
+    .updateTable('reconcile_checks')
+    .set({
+      state: result.state,
+      outcome: result.outcome,
+      detail: result.detail,
+      changes: result.changes,
+      claimed_until: null,
+      finished_at: again ? null : sql<Date>`now()`,
+      ...(again ? { next_attempt_at: sql<Date>`now() + make_interval(secs => ${(result.retryInMs ?? 0) / 1000})` } : {}),
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Milliseconds until the next pending check is due; null when none is. */
+export async function msUntilNextCheck(db: Kysely<Database>): Promise<number | null> {
+  const row = await db
+    .selectFrom('reconcile_checks')
+    .select(sql<number | null>`extract(epoch from min(next_attempt_at) - now()) * 1000`.as('ms'))
+    .where('state', '=', 'pending')
+    .executeTakeFirst();
+  return row?.ms === null || row?.ms === undefined ? null : Math.max(0, Number(row.ms));
+}
+
+export interface CheckFilter {
+  provider?: string | undefined;
+  outcome?: string | undefined;
+  state?: string | undefined;
+}
+
+/** Recent checks, newest first, in keyset pages. */
+export async function listChecks(db: Kysely<Database>, filter: CheckFilter, page: PageRequest) {
+  let query = db.selectFrom('reconcile_checks').selectAll();
+  if (filter.provider !== undefined) query = query.where('provider', '=', filter.provider);
+  if (filter.outcome !== undefined) query = query.where('outcome', '=', filter.outcome);
+  if (filter.state !== undefined) query = query.where('state', '=', filter.state);
+  if (page.before !== undefined) query = query.where('id', '<', page.before);
+  const rows = await query.orderBy('id', 'desc').limit(page.limit + 1).execute();
+  return toPage(rows, page.limit, (row) => row.id);
+}
+
+/** Age in seconds of the oldest check not answered yet; 0 when none. */
+export async function oldestPendingCheckAgeSeconds(db: Kysely<Database>): Promise<number> {
+  const row = await db
+    .selectFrom('reconcile_checks')
+    .select(sql<number | null>`extract(epoch from now() - min(created_at))`.as('age'))
+    .where('state', '=', 'pending')
+    .executeTakeFirst();
+  return row?.age === null || row?.age === undefined ? 0 : Number(row.age);
+}
