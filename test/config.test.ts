@@ -32,7 +32,9 @@ describe('loadConfig', () => {
     const config = loadConfig({ NODE_ENV: 'production', LYRA_SHOPS: '[{"shopId":"11112222","productionKey":" k "}]' });
     expect(config.demoDefaults).toBe(false);
     expect(config.lyra?.allowedCidrs).toEqual(['194.50.38.0/24']);
-    expect(config.lyra?.shops.get('11112222')).toEqual({ shopId: '11112222', algorithm: 'HMAC-SHA-256', productionKey: 'k' });
+    expect(config.lyra?.shops.get('11112222')).toEqual({ shopId: '11112222', algorithm: 'HMAC-SHA-256', productionKey: 'k', apiUrl: 'https://api.payzen.eu' });
+    const systempay = loadConfig({ NODE_ENV: 'production', LYRA_SHOPS: '[{"shopId":"1","productionPassword":"p","apiUrl":"https://api.systempay.fr/"}]' });
+    expect(systempay.lyra?.shops.get('1')?.apiUrl).toBe('https://api.systempay.fr');
   });
 
   it.each([
@@ -41,6 +43,8 @@ describe('loadConfig', () => {
     [{ LYRA_SHOPS: '[{"shopId":"1","prodKey":"x"}]' }, 'LYRA_SHOPS: entry 0 has unknown field(s) prodKey'],
     [{ LYRA_SHOPS: '[{"shopId":"1"}]' }, 'LYRA_SHOPS: shop 1 has no key nor password'],
     [{ LYRA_SHOPS: '[{"shopId":"1","testKey":"a","algorithm":"MD5"}]' }, 'LYRA_SHOPS: shop 1: algorithm must be "HMAC-SHA-256" or "SHA-1"'],
+    [{ LYRA_SHOPS: '[{"shopId":"1","testKey":"a","apiUrl":"api.payzen.eu"}]' }, 'LYRA_SHOPS: shop 1: apiUrl must be an http(s) URL'],
+    [{ LYRA_SHOPS: '[{"shopId":"1","testKey":"a","apiUrl":"https://api.payzen.eu/api-payment/V4"}]' }, 'LYRA_SHOPS: shop 1: apiUrl is the scheme and host only'],
     [{ LYRA_SHOPS: '[{"shopId":"1","testKey":"a"},{"shopId":"1","testKey":"b"}]' }, 'LYRA_SHOPS: shop 1 appears twice'],
     [{ LYRA_ALLOWED_CIDRS: '194.50.38.0/33' }, 'LYRA_ALLOWED_CIDRS: "194.50.38.0/33" has an invalid prefix length'],
     [{ LYRA_ALLOWED_CIDRS: 'example.com' }, 'LYRA_ALLOWED_CIDRS: "example.com" is not an IP address or CIDR range'],

@@ -5,8 +5,8 @@ import { onlyKnown, text } from './params';
 import { invalidParameter, ProblemError } from './problem';
 import type { OperatorToken } from './tokens';
 
-type Logged = <T>(req: Request, res: Response, action: string, target: string, run: () => Promise<T>, detailOf: (result: T) => string) => Promise<T>;
-type Caller = (req: Request) => { sourceIp: string; requestId: string | null };
+export type Logged = <T>(req: Request, res: Response, action: string, target: string, run: () => Promise<T>, detailOf: (result: T) => string) => Promise<T>;
+export type Caller = (req: Request) => { sourceIp: string; requestId: string | null };
 
 const WRITES: readonly DirectWrite[] = ['capture', 'refund', 'cancel'];
 const BODY_FIELDS = ['provider', 'shopId', 'amount', 'idempotencyKey'];
@@ -18,7 +18,7 @@ export const jsonBody = express.json({ limit: '4kb', strict: true, type: 'applic
 const unprocessable = (detail: string) => new ProblemError({ title: 'Unprocessable request', status: 422, detail });
 
 /** Paybox Direct's errors as the API's problems; anything else is the router's 503. */
-async function asProblem<T>(run: () => Promise<T>): Promise<T> {
+export async function asProblem<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (error) {
@@ -29,7 +29,7 @@ async function asProblem<T>(run: () => Promise<T>): Promise<T> {
 }
 
 /** Only Paybox has operations here; the reconciliation issue brings the others. */
-function requirePaybox(provider: unknown, operations: PayboxOperations | undefined, what: string): PayboxOperations {
+export function requirePaybox(provider: unknown, operations: PayboxOperations | undefined, what: string): PayboxOperations {
   if (provider !== 'paybox') throw unprocessable(`${what} go${what.endsWith('s') ? '' : 'es'} through Paybox Direct here: provider must be paybox${typeof provider === 'string' ? `, not ${provider.slice(0, 20)}` : ''}`);
   if (operations === undefined) throw new ProblemError({ title: 'Conflict', status: 409, detail: 'no Paybox site has a directHmacKey: set it in PAYBOX_SITES to use Paybox Direct' });
   return operations;
@@ -57,8 +57,7 @@ function writeBody(body: unknown): WriteBody {
 const present = (a: OperationAnswer) => ({ result: a.result, code: a.code, comment: a.comment, orderStatus: a.orderStatus, operationId: a.operationId, amount: a.amount, answeredBy: a.answeredBy, reason: a.reason, deliveryId: a.deliveryId });
 
 /**
- * Captures, refunds and cancels through Paybox Direct (scope `operate`), and the inquiry of an
- * order's attempts. Answered 200 once Paybox was asked, whatever it said; problems only for a
+ * Captures, refunds and cancels through Paybox Direct (scope `operate`). Answered 200 once Paybox was asked, whatever it said; problems only for a
  * request refused before anything was sent.
  */
 export function directRoutes(router: Router, operate: RequestHandler, operations: PayboxOperations | undefined, logged: Logged, caller: Caller): void {
@@ -78,18 +77,4 @@ export function directRoutes(router: Router, operate: RequestHandler, operations
       res.json(present(result));
     });
   }
-
-  router.post('/orders/:orderId/reconcile', operate, async (req, res) => {
-    onlyKnown(req.query, ['provider', 'shopId']);
-    const orderId = text(req.params, 'orderId') as string;
-    const result = await logged(req, res, 'reconcile', `order ${orderId}`, () =>
-      asProblem(async () => {
-        const direct = requirePaybox(text(req.query, 'provider'), operations, 'inquiries');
-        const shopId = text(req.query, 'shopId');
-        if (shopId === undefined) throw invalidParameter('shopId', 'the Paybox site as <site>-<rang> is required');
-        return direct.reconcile(orderId, shopId, { tokenName: operatorName(res), ...caller(req) });
-      }),
-    (r) => `${r.checked} checked, ${r.changed} changed, order ${r.orderStatus}`);
-    res.json(result);
-  });
 }

@@ -1,15 +1,19 @@
-import type { RequestHandler, Router } from 'express';
+import type { RequestHandler, Response, Router } from 'express';
 import type { Kysely } from 'kysely';
 import { isKnownCurrency } from '../domain/currency';
+import { CHECK_OUTCOMES, type OrderChecker } from '../ingest/reconcile';
+import type { PayboxOperations } from '../ingest/paybox-direct';
+import { findOrders } from '../store/audit';
+import type { OperatorToken } from './tokens';
 import type { Provider } from '../domain/notification';
 import { listChecks, recordExpectedPayment, type CheckRow } from '../store/reconcile';
 import type { Database, ExpectedPaymentsTable } from '../store/schema';
 import type { Selectable } from 'kysely';
-import { jsonBody } from './direct-routes';
+import { asProblem, jsonBody, requirePaybox, type Caller, type Logged } from './direct-routes';
 import { encodeCursor, oneOf, onlyKnown, page, text, time } from './params';
 import { invalidParameter, ProblemError } from './problem';
 
-const OUTCOMES = ['changed', 'unchanged', 'not_checkable', 'unavailable'] as const;
+const OUTCOMES = CHECK_OUTCOMES;
 const STATES = ['pending', 'done', 'unchecked', 'dead'] as const;
 const MODES = ['TEST', 'PRODUCTION'] as const;
 const EXPECTED_FIELDS = ['provider', 'shopId', 'orderId', 'mode', 'amount', 'currency', 'expiresAt'];
@@ -63,8 +67,50 @@ function expectedPayment(body: unknown, providers: ReadonlySet<Provider>) {
   return { provider, shopId, orderId, mode, amount, currency, expiresAt };
 }
 
-/** The reconciliation's routes: what the worker checked and found, and the payments to expect. */
-export function reconcileRoutes(router: Router, db: Kysely<Database>, read: RequestHandler, operate: RequestHandler, providers: ReadonlySet<Provider>): void {
+export interface ReconcileRouteDeps {
+  db: Kysely<Database>;
+  read: RequestHandler;
+  operate: RequestHandler;
+  providers: ReadonlySet<Provider>;
+  payboxOperations: PayboxOperations | undefined;
+  orderChecker: OrderChecker | undefined;
+  logged: Logged;
+  caller: Caller;
+}
+
+/** The mode to ask in: the query's, else the stored order's when there is one, else PRODUCTION. */
+async function modeOf(db: Kysely<Database>, query: Record<string, unknown>, lookup: { orderId: string; shopId: string; provider: string }): Promise<string> {
+  const given = oneOf(query, 'mode', MODES);
+  if (given !== undefined) return given;
+  const stored = await findOrders(db, lookup);
+  return stored.length === 1 ? (stored[0]?.mode ?? 'PRODUCTION') : 'PRODUCTION';
+}
+
+/** The reconciliation's routes: one order asked now, what the worker checked and found, the payments to expect. */
+export function reconcileRoutes(router: Router, deps: ReconcileRouteDeps): void {
+  const { db, read, operate, providers } = deps;
+  const operatorName = (res: Response) => (res.locals.operator as OperatorToken).name;
+
+  router.post('/orders/:orderId/reconcile', operate, async (req, res) => {
+    onlyKnown(req.query, ['provider', 'shopId', 'mode']);
+    const orderId = text(req.params, 'orderId') as string;
+    const provider = text(req.query, 'provider');
+    const shopId = text(req.query, 'shopId');
+    const result = await deps.logged(req, res, 'reconcile', `order ${orderId}`, () =>
+      asProblem(async () => {
+        if (provider === undefined || !providers.has(provider as Provider)) throw invalidParameter('provider', `required: one of ${[...providers].join(', ')}`);
+        if (shopId === undefined) throw invalidParameter('shopId', 'required: the shop id of the order');
+        // Paybox: every attempt's inquiry, in detail.
+        if (provider === 'paybox') return requirePaybox(provider, deps.payboxOperations, 'inquiries').reconcile(orderId, shopId, { tokenName: operatorName(res), ...deps.caller(req) });
+        const mode = await modeOf(db, req.query, { orderId, shopId, provider });
+        const outcome = await (deps.orderChecker as OrderChecker)({ provider, shopId, mode, orderId }, 'request');
+        const order = (await findOrders(db, { orderId, shopId, provider })).find((o) => o.mode === mode);
+        return { checked: 1, changed: outcome.changes, outcome: outcome.outcome, orderStatus: order?.status ?? null, details: [outcome.detail] };
+      }),
+    (r) => `${r.checked} checked, ${r.changed} changed, order ${r.orderStatus ?? 'not known'}`);
+    res.json(result);
+  });
+
   router.get('/reconciliation', read, async (req, res) => {
     onlyKnown(req.query, ['provider', 'outcome', 'state', 'limit', 'cursor']);
     const filter = { provider: text(req.query, 'provider'), outcome: oneOf(req.query, 'outcome', OUTCOMES), state: oneOf(req.query, 'state', STATES) };

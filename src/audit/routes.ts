@@ -15,6 +15,7 @@ import { replayCall } from './replay';
 import { directRoutes } from './direct-routes';
 import { reconcileRoutes } from './reconcile-routes';
 import type { PayboxOperations } from '../ingest/paybox-direct';
+import type { OrderChecker } from '../ingest/reconcile';
 
 export interface AuditDeps {
   database: DatabaseHandle;
@@ -22,6 +23,8 @@ export interface AuditDeps {
   tokens: readonly OperatorToken[];
   /** Paybox Direct, when a site has its HMAC key: captures, refunds, cancels and inquiries. */
   payboxOperations?: PayboxOperations | undefined;
+  /** What asks a platform about one order (the reconciliation's). */
+  orderChecker?: OrderChecker | undefined;
 }
 
 const PAGE = ['limit', 'cursor'];
@@ -222,7 +225,7 @@ export function auditRouter(deps: AuditDeps): Router {
 
   directRoutes(router, operate, deps.payboxOperations, (req, res, action, target, run, detailOf) => logged(db, req, res, action, target, run, detailOf), caller);
 
-  reconcileRoutes(router, db, read, operate, new Set(deps.providers.keys()));
+  reconcileRoutes(router, { db, read, operate, providers: new Set(deps.providers.keys()), payboxOperations: deps.payboxOperations, orderChecker: deps.orderChecker, logged: (req, res, action, target, run, detailOf) => logged(db, req, res, action, target, run, detailOf), caller });
 
   router.get('/operator-actions', read, async (req, res) => {
     onlyKnown(req.query, ['tokenName', 'action', ...PAGE]);

@@ -6,6 +6,7 @@ import { pinoHttp } from 'pino-http';
 import type { Config } from '../config';
 import { auditRouter } from '../audit/routes';
 import type { PayboxOperations } from '../ingest/paybox-direct';
+import type { OrderChecker } from '../ingest/reconcile';
 import type { Provider } from '../domain/notification';
 import type { DatabaseHandle } from '../store/database';
 import type { Readiness } from '../store/readiness';
@@ -29,6 +30,8 @@ export interface AppDeps {
   background: BackgroundWrites;
   /** Paybox Direct, for the sites whose HMAC key is configured. */
   payboxOperations?: PayboxOperations;
+  /** Asks a platform about one order: the reconciliation's checks. */
+  orderChecker?: OrderChecker;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -110,7 +113,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
 
-  if (config.operatorTokens.length > 0) app.use('/api/v1', auditRouter({ database: deps.database, providers, tokens: config.operatorTokens, payboxOperations: deps.payboxOperations }));
+  if (config.operatorTokens.length > 0) app.use('/api/v1', auditRouter({ database: deps.database, providers, tokens: config.operatorTokens, payboxOperations: deps.payboxOperations, orderChecker: deps.orderChecker }));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

@@ -28,7 +28,7 @@ export const RECONCILE_WORKER = { pollMs: 15_000, batch: 8, leaseMs: 10 * 60_000
 /** What becomes of a check after an answer: done, reported as not checkable, or asked again. */
 export function resultOf(check: Pick<CheckRow, 'attempts'>, answer: CheckOutcome, policy: RetryPolicy): CheckResult {
   const base = { outcome: answer.outcome, detail: answer.detail, changes: answer.changes };
-  if (answer.outcome === 'changed' || answer.outcome === 'unchanged') return { ...base, state: 'done' };
+  if (answer.outcome === 'changed' || answer.outcome === 'unchanged' || answer.outcome === 'unknown_at_platform') return { ...base, state: 'done' };
   if (answer.outcome === 'not_checkable') return { ...base, state: 'unchecked' };
   if (check.attempts >= policy.maxAttempts) return { ...base, state: 'dead' };
   return { ...base, state: 'pending', retryInMs: backoffDelayMs(check.attempts, policy) };

@@ -301,7 +301,7 @@ describe('requests refused before anything is sent', () => {
     expect(malformed.status).toBe(400);
     expect(malformed.body.detail).toBe('the body is not valid JSON');
     expect((await operate(READER).post('CMD-BAD', 'refund', body(DEFERRED, 'b7'))).body).toMatchObject({ status: 403, missingScope: 'operate' });
-    expect((await ops.reconcile('CMD-BAD', DEFERRED, 'stripe')).status).toBe(422);
+    expect((await ops.reconcile('CMD-BAD', DEFERRED, 'stripe')).body).toMatchObject({ status: 400, detail: 'provider: required: one of lyra, paybox' });
     expect(fake.questions).toHaveLength(0);
   });
 

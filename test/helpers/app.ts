@@ -4,6 +4,7 @@ import { loadConfig, type Config } from '../../src/config';
 import { createApp } from '../../src/http/app';
 import { createProviders } from '../../src/ingest/providers';
 import { payboxOperationsFor } from '../../src/ingest/paybox-direct';
+import { createOrderChecker } from '../../src/ingest/reconcile';
 import { BackgroundWrites } from '../../src/http/background-writes';
 import { createMetrics, type Metrics } from '../../src/metrics';
 import { checkReadiness } from '../../src/store/readiness';
@@ -50,8 +51,9 @@ export function createTestApp(database: DatabaseHandle, env: Record<string, stri
   const background = new BackgroundWrites();
   const providers = createProviders(config, () => metrics.paylineFetchesRefused.inc());
   const payboxOperations = payboxOperationsFor(config.paybox, database);
-  const app = createApp({ config, database, providers, logger, metrics, readiness: () => checkReadiness(database.db, 1000), background, payboxOperations });
-  return { app, metrics, config, background, close: async () => payboxOperations?.close() };
+  const checkers = createOrderChecker({ database, payboxOperations, lyraShops: config.lyra?.shops });
+  const app = createApp({ config, database, providers, logger, metrics, readiness: () => checkReadiness(database.db, 1000), background, payboxOperations, orderChecker: checkers.check });
+  return { app, metrics, config, background, close: async () => void (await Promise.all([payboxOperations?.close(), checkers.close()])) };
 }
 
 /** Every call record, once those of rejections, which may be written after their replies, are in. */

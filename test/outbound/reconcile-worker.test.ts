@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import request from 'supertest';
-import { createOrderChecker } from '../../src/ingest/reconcile';
+import { createOrderChecker, type OrderCheckers } from '../../src/ingest/reconcile';
 import { payboxOperationsFor, type PayboxOperations } from '../../src/ingest/paybox-direct';
 import { createMetrics } from '../../src/metrics';
 import { RECONCILE_WORKER, resultOf, runReconcileChecks, startReconciler } from '../../src/outbound/reconcile-worker';
 import { sweep } from '../../src/store/reconcile';
 import { DEFAULT_RETOUR } from '../../src/tools/paybox-notifications';
 import { startFakePayboxDirect, type FakePayboxDirect } from '../../src/tools/fake-paybox-direct';
-import { createTestApp, type TestApp } from '../helpers/app';
+import { fakeLyraOrderKey, startFakeLyraApi, type FakeLyraApi } from '../../src/tools/fake-lyra-api';
+import { createTestApp, HMAC_SHOP, type TestApp } from '../helpers/app';
 import { openTestDatabase, type TestDatabase } from '../helpers/database';
 import { capturingLogger } from '../helpers/log-capture';
 import { sendForm } from '../helpers/lyra';
@@ -23,19 +24,26 @@ let database: TestDatabase;
 let fake: FakePayboxDirect;
 let t: TestApp;
 let operations: PayboxOperations;
+let lyra: FakeLyraApi;
+let checkers: OrderCheckers;
 
 beforeAll(async () => {
   database = await openTestDatabase();
   fake = await startFakePayboxDirect([{ site: '1999888', rang: '32', hmacKeyHex: KEY }]);
+  lyra = await startFakeLyraApi([HMAC_SHOP]);
   t = createTestApp(database, {
     ...PAYBOX_ENV,
+    LYRA_SHOPS: JSON.stringify([{ ...HMAC_SHOP, apiUrl: lyra.url }]),
     PAYBOX_SITES: JSON.stringify([{ site: '1999888', rang: '32', retour: DEFAULT_RETOUR, mode: 'TEST', directHmacKey: KEY, directUrls: [fake.url('primary'), fake.url('secondary')] }]),
     PAYBOX_DIRECT_TIMEOUT_MS: '1000',
     API_TOKENS: JSON.stringify([{ name: 'ops-1', tokenSha256: createHash('sha256').update(OPERATOR).digest('hex'), scopes: ['read', 'operate'] }]),
   });
   operations = payboxOperationsFor(t.config.paybox, database) as PayboxOperations;
+  checkers = createOrderChecker({ database, payboxOperations: operations, lyraShops: t.config.lyra?.shops });
 });
 afterAll(async () => {
+  await checkers.close();
+  await lyra.close();
   await operations.close();
   await t.close();
   await fake.close();
@@ -47,6 +55,9 @@ beforeEach(async () => {
   fake.questions.length = 0;
   fake.behaviour.primary = 'answer';
   fake.behaviour.secondary = 'answer';
+  lyra.orders.clear();
+  lyra.requests.length = 0;
+  lyra.behaviour = 'answer';
 });
 
 const api = {
@@ -68,7 +79,7 @@ async function pendingPaybox(orderId: string, transaction: string, call: string,
   fake.transactions.set(transaction.padStart(10, '0'), { site: '1999888', rang: '32', callNumber: call.padStart(10, '0'), status, authorised: 4990, captured: status === 'Capturé' ? 4990 : 0, refunded: 0 });
 }
 
-const check = () => createOrderChecker({ payboxOperations: operations });
+const check = () => checkers.check;
 const checks = () => database.db.selectFrom('reconcile_checks').select(['order_id', 'why', 'state', 'outcome', 'attempts', 'changes', 'detail']).orderBy('id').execute();
 const orderStatus = async (orderId: string) => (await database.db.selectFrom('orders').select('status').where('order_id', '=', orderId).executeTakeFirstOrThrow()).status;
 
@@ -110,23 +121,71 @@ describe('the reconciliation worker', () => {
   });
 
   it('what cannot be asked is reported with why, and not asked again', async () => {
-    await sendForm(t.app, { orderId: 'REC-LYRA', status: 'WAITING_AUTHORISATION' }).expect(200);
     await api.post('/expected-payments', { provider: 'paybox', shopId: SITE, orderId: 'REC-EXPECTED', mode: 'TEST', amount: 4990, currency: 'EUR', expiresAt: new Date(Date.now() + 3600_000).toISOString() }).expect(201);
+    await age(3600);
+    expect(await sweep(database.db, WINDOW)).toBe(1);
+    await runReconcileChecks(database, check(), RECONCILE_WORKER);
+    const rows = await checks();
+    expect(rows.map((r) => [r.order_id, r.why, r.state, r.outcome])).toEqual([['REC-EXPECTED', 'expected_payment', 'unchecked', 'not_checkable']]);
+    expect(rows[0]?.detail).toMatch(/a payment cannot be looked up by its reference/);
+    expect(fake.questions).toHaveLength(0);
+    const listed = await api.get('/reconciliation?outcome=not_checkable');
+    expect((listed.body as { data: { orderId: string }[] }).data.map((c) => c.orderId)).toEqual(['REC-EXPECTED']);
+    // Asked about again only after a quarter of its age.
+    expect(await sweep(database.db, WINDOW)).toBe(0);
+    const stripe = await check()({ provider: 'stripe', shopId: 'default', mode: 'PRODUCTION', orderId: 'X' }, 'expected_payment');
+    expect(stripe).toEqual({ outcome: 'not_checkable', detail: "this version does not ask stripe's API yet: the platform's back office is the record", changes: 0 });
+  });
+
+  it('Lyra: a lost first notification found through an expected payment, by Order/Get', async () => {
+    const expected = { provider: 'lyra', shopId: HMAC_SHOP.shopId, orderId: 'REC-LYRA', mode: 'TEST', amount: 4990, currency: 'EUR', expiresAt: new Date(Date.now() + 3600_000).toISOString() };
+    await api.post('/expected-payments', expected).expect(201);
+    await api.post('/expected-payments', { ...expected, orderId: 'REC-LYRA-UNPAID' }).expect(201);
+    lyra.orders.set(fakeLyraOrderKey(HMAC_SHOP.shopId, 'TEST', 'REC-LYRA'), [
+      { uuid: 'a0000000000000000000000000000001', detailedStatus: 'REFUSED', status: 'UNPAID', operationType: 'DEBIT', amount: 4990, currency: 'EUR', sequenceNumber: 1 },
+      { uuid: 'a0000000000000000000000000000002', detailedStatus: 'AUTHORISED', status: 'PAID', operationType: 'DEBIT', amount: 4990, currency: 'EUR', sequenceNumber: 2 },
+    ]);
     await age(3600);
     expect(await sweep(database.db, WINDOW)).toBe(2);
     await runReconcileChecks(database, check(), RECONCILE_WORKER);
-    const rows = await checks();
-    expect(rows.map((r) => [r.order_id, r.why, r.state, r.outcome])).toEqual([
-      ['REC-LYRA', 'pending_order', 'unchecked', 'not_checkable'],
-      ['REC-EXPECTED', 'expected_payment', 'unchecked', 'not_checkable'],
+    expect(await orderStatus('REC-LYRA')).toBe('PAID');
+    // The sweep's union has no order: compare sorted.
+    expect((await checks()).map((r) => [r.order_id, r.state, r.outcome]).sort()).toEqual([
+      ['REC-LYRA', 'done', 'changed'],
+      ['REC-LYRA-UNPAID', 'done', 'unknown_at_platform'],
     ]);
-    expect(rows[0]?.detail).toBe("this version does not ask lyra's API yet: the platform's back office is the record");
-    expect(rows[1]?.detail).toMatch(/a payment cannot be looked up by its reference/);
-    expect(fake.questions).toHaveLength(0);
-    const listed = await api.get('/reconciliation?outcome=not_checkable');
-    expect((listed.body as { data: { orderId: string }[] }).data.map((c) => c.orderId)).toEqual(['REC-EXPECTED', 'REC-LYRA']);
-    // Asked about again only after a quarter of its age.
-    expect(await sweep(database.db, WINDOW)).toBe(0);
+    const call = await database.db.selectFrom('deliveries').select(['origin', 'verdict', 'fetched_from']).where('provider', '=', 'lyra').executeTakeFirstOrThrow();
+    expect(call).toEqual({ origin: 'reconcile', verdict: 'applied', fetched_from: `${lyra.url}/api-payment/V4/Order/Get` });
+    // The IPN that finally comes is a duplicate of what the API said.
+    expect((await sendForm(t.app, { orderId: 'REC-LYRA', status: 'AUTHORISED', transactionUuid: 'a0000000000000000000000000000002', sequenceNumber: 2 })).text).toMatch(/^OK-duplicate/);
+  });
+
+  it('Lyra: a refund made in the back office, found when the order is reconciled now', async () => {
+    const debit = 'b0000000000000000000000000000001';
+    await sendForm(t.app, { orderId: 'REC-LYRA-BO', status: 'CAPTURED', transactionUuid: debit }).expect(200);
+    lyra.orders.set(fakeLyraOrderKey(HMAC_SHOP.shopId, 'TEST', 'REC-LYRA-BO'), [
+      { uuid: debit, detailedStatus: 'CAPTURED', status: 'PAID', operationType: 'DEBIT', amount: 4990, currency: 'EUR' },
+      { uuid: 'b0000000000000000000000000000002', detailedStatus: 'CAPTURED', status: 'PAID', operationType: 'CREDIT', amount: 4990, currency: 'EUR' },
+    ]);
+    const now = await api.post(`/orders/REC-LYRA-BO/reconcile?provider=lyra&shopId=${HMAC_SHOP.shopId}`, undefined);
+    expect(now.body).toMatchObject({ checked: 1, changed: 1, outcome: 'changed', orderStatus: 'REFUNDED' });
+    expect((await api.post(`/orders/REC-LYRA-BO/reconcile?provider=lyra&shopId=${HMAC_SHOP.shopId}&mode=TEST`, undefined)).body).toMatchObject({ changed: 0, outcome: 'unchanged', orderStatus: 'REFUNDED' });
+    expect((await database.db.selectFrom('outbox').select('type').orderBy('seq').execute()).map((e) => e.type)).toEqual(['order.paid', 'order.refunded']);
+    expect(lyra.requests).toEqual([{ shopId: HMAC_SHOP.shopId, orderId: 'REC-LYRA-BO' }, { shopId: HMAC_SHOP.shopId, orderId: 'REC-LYRA-BO' }]);
+  });
+
+  it('Lyra: down, then wrong credentials: retried, then reported', async () => {
+    await sendForm(t.app, { orderId: 'REC-LYRA-DOWN', status: 'WAITING_AUTHORISATION' }).expect(200);
+    await age(3600);
+    lyra.behaviour = 'http503';
+    await sweep(database.db, WINDOW);
+    await runReconcileChecks(database, check(), RECONCILE_WORKER);
+    expect((await checks()).map((r) => [r.state, r.outcome, r.detail])).toEqual([['pending', 'unavailable', `${lyra.url}/api-payment/V4/Order/Get answered HTTP 503`]]);
+    const wrong = createOrderChecker({ database, payboxOperations: undefined, lyraShops: new Map([[HMAC_SHOP.shopId, { ...HMAC_SHOP, algorithm: 'HMAC-SHA-256', testPassword: 'not-the-password', apiUrl: lyra.url }]]) });
+    lyra.behaviour = 'answer';
+    expect(await wrong.check({ provider: 'lyra', shopId: HMAC_SHOP.shopId, mode: 'TEST', orderId: 'REC-LYRA-DOWN' }, 'pending_order')).toMatchObject({ outcome: 'not_checkable', detail: expect.stringMatching(/refused the TEST credentials of shop 12345678 \(HTTP 401\)/) as string });
+    await wrong.close();
+    expect(await orderStatus('REC-LYRA-DOWN')).toBe('PENDING');
   });
 
   it('runs on the queues loop: a sweep at start, its checks, then stops', async () => {

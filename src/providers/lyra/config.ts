@@ -1,18 +1,43 @@
-import { cidrs, failFor, parsed, parseEntries, type EntryRecord } from '../../lib/variables';
+import { cidrs, failFor, httpUrl, parsed, parseEntries, type EntryRecord } from '../../lib/variables';
 import type { LyraFormAlgorithm, LyraShop, LyraShops } from './shops';
 
 /** The range Lyra's platform sends notifications from; LYRA_ALLOWED_CIDRS overrides it, and the signature is what proves a call. */
 export const LYRA_DEFAULT_CIDRS = ['194.50.38.0/24'];
 
+/** Where the demo shop's REST API is asked: the simulator's fake Lyra API listens there. */
+export const DEMO_LYRA_API_PORT = 3903;
+
 /** The documentation's test shop: form key from the Lyra signature examples, REST password from Lyra's REST examples. */
 export const DEMO_LYRA_SHOP: LyraShop = {
+  apiUrl: `http://127.0.0.1:${DEMO_LYRA_API_PORT}`,
   shopId: '12345678',
   algorithm: 'HMAC-SHA-256',
   testKey: '1122334455667788',
   testPassword: 'testpassword_DEMOPRIVATEKEY23G4475zXZQ2UA5x7M',
 };
 
-const SHOP_FIELDS = new Set(['shopId', 'algorithm', 'testKey', 'productionKey', 'testPassword', 'productionPassword']);
+const SHOP_FIELDS = new Set(['shopId', 'algorithm', 'testKey', 'productionKey', 'testPassword', 'productionPassword', 'apiUrl']);
+
+/**
+ * The REST API of PayZen Europe, the host of Lyra's own SDK examples (lyra/rest-php-examples
+ * `setDefaultEndpoint("https://api.payzen.eu")`). Each brand has its own: Systempay
+ * `https://api.systempay.fr`, Lyra Collect `https://api.lyra.com`, Sogecommerce
+ * `https://api-sogecommerce.societegenerale.eu`, Scellius
+ * `https://api.scelliuspaiement.labanquepostale.fr` (docs/providers/lyra.md).
+ */
+export const LYRA_DEFAULT_API_URL = 'https://api.payzen.eu';
+
+function apiUrlOf(value: unknown, shopId: string, fail: (message: string) => never): string {
+  const url = httpUrl(value, fail, `shop ${shopId}: apiUrl`);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return fail(`shop ${shopId}: apiUrl must be an http(s) URL`);
+  }
+  if (parsed.pathname !== '/' || parsed.search !== '' || parsed.username !== '') fail(`shop ${shopId}: apiUrl is the scheme and host only, such as https://api.payzen.eu (the service appends /api-payment/V4/…)`);
+  return parsed.origin;
+}
 
 function parseShop(record: EntryRecord, index: number): LyraShop {
   const fail = failFor('LYRA_SHOPS');
@@ -21,7 +46,7 @@ function parseShop(record: EntryRecord, index: number): LyraShop {
   if (typeof shopId !== 'string' || !/^[A-Za-z0-9_-]{1,32}$/.test(shopId)) return fail(`${where}: shopId is missing or invalid`);
   const algorithm = record.algorithm ?? 'HMAC-SHA-256';
   if (algorithm !== 'HMAC-SHA-256' && algorithm !== 'SHA-1') fail(`shop ${shopId}: algorithm must be "HMAC-SHA-256" or "SHA-1"`);
-  const shop: LyraShop = { shopId, algorithm: algorithm as LyraFormAlgorithm };
+  const shop: LyraShop = { shopId, algorithm: algorithm as LyraFormAlgorithm, apiUrl: record.apiUrl === undefined ? LYRA_DEFAULT_API_URL : apiUrlOf(record.apiUrl, shopId, fail) };
   for (const field of ['testKey', 'productionKey', 'testPassword', 'productionPassword'] as const) {
     const value = record[field];
     if (value === undefined || value === null) continue;
@@ -41,7 +66,7 @@ export function parseLyraShops(raw: string): LyraShops {
 export const LYRA_VARIABLES = {
   shops: parsed<LyraShops | undefined>('LYRA_SHOPS', undefined, 'the demo shop in development without any provider', parseLyraShops, {
     description:
-      'Lyra shops (PayZen, Systempay, Sogecommerce, Scellius, Lyra Collect…), a JSON array of `{ "shopId", "algorithm", "testKey", "productionKey", "testPassword", "productionPassword" }` ([docs](providers/lyra.md)); unset: no `/ipn/lyra`',
+      'Lyra shops (PayZen, Systempay, Sogecommerce, Scellius, Lyra Collect…), a JSON array of `{ "shopId", "algorithm", "testKey", "productionKey", "testPassword", "productionPassword", "apiUrl" }` ([docs](providers/lyra.md)); unset: no `/ipn/lyra`',
     example: '[{"shopId":"12345678","algorithm":"HMAC-SHA-256","productionKey":"change-me","productionPassword":"prodpassword_change-me"}]',
     secret: true,
   }),

@@ -6,6 +6,7 @@ import type { LyraShops } from './shops';
 import type { LyraCryptoProvider } from './signature';
 
 export type { LyraShop, LyraShops, LyraFormAlgorithm } from './shops';
+export { normalizeLyraOrderTransactions } from './rest';
 
 /** Both Lyra formats arrive on one route; the fields say which one it is. */
 export function handleLyraNotification(body: Uint8Array, shops: LyraShops, crypto?: LyraCryptoProvider): ProviderResult {

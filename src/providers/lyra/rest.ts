@@ -110,26 +110,50 @@ function normalizeLyraRest(answer: Json, orderDetails: Json, shopId: string, mod
     const statusRaw = requireText(answer.orderStatus, 'orderStatus', 64);
     return [{ ...base, transactionId: null, status: normalizeLyraStatus(statusRaw), statusRaw, operation: 'debit', operationRaw: null, amount: null, currency: null, sequenceNumber: null }];
   }
+  return transactions.map((tx: unknown, index) => restTransaction(tx, `transactions[${index}]`, base));
+}
+
+type TransactionBase = Omit<NormalizedNotification, 'transactionId' | 'status' | 'statusRaw' | 'operation' | 'operationRaw' | 'amount' | 'currency' | 'sequenceNumber'>;
+
+/** One transaction: the IPN's `V4/PaymentTransaction` and `Order/Get`'s `V4/Transaction` carry the same fields. */
+function restTransaction(tx: unknown, name: string, base: TransactionBase): NormalizedNotification {
+  if (!isObject(tx)) throw new FieldError(`${name} is not an object`);
+  const details = isObject(tx.transactionDetails) ? tx.transactionDetails : {};
+  const statusRaw = requireText(tx.detailedStatus, `${name}.detailedStatus`, 64);
+  const operationRaw = optionalText(tx.operationType, `${name}.operationType`, 32);
+  const currency = optionalText(tx.currency, `${name}.currency`, 3);
+  if (currency !== null && !isKnownCurrency(currency)) throw new FieldError(`${name}.currency is not an ISO 4217 code`);
+  const transactionId = optionalTransactionId(tx.uuid, `${name}.uuid`);
+  if (transactionId === null) throw new FieldError(`${name}.uuid is missing`);
+  return {
+    ...base,
+    transactionId,
+    status: normalizeLyraStatus(statusRaw),
+    statusRaw,
+    operation: normalizeLyraOperation(operationRaw),
+    operationRaw,
+    amount: optionalCount(tx.amount, `${name}.amount`),
+    currency,
+    sequenceNumber: optionalCount(details.sequenceNumber, `${name}.transactionDetails.sequenceNumber`),
+  };
+}
+
+/**
+ * The answer of the REST API's `Order/Get` (`V4/OrderTransactions`): every transaction of the
+ * order as a notification, read as the IPN's are. It has no `orderCycle`: a refusal does not fail
+ * the order by itself (the IPN's `CLOSED` cycle does). Pure: the caller asked and verified the
+ * host (outbound/lyra-api.ts).
+ */
+export function normalizeLyraOrderTransactions(answer: unknown, shopId: string, mode: Mode, orderId: string): NormalizedNotification[] {
+  if (!isObject(answer)) throw new FieldError('the answer is not a JSON object');
+  if (answer.orderId !== orderId) throw new FieldError(`the answer is for order ${String(answer.orderId).slice(0, 64)}, not ${orderId}`);
+  const transactions = answer.transactions ?? [];
+  if (!Array.isArray(transactions)) throw new FieldError('transactions is not an array');
+  const base: TransactionBase = { provider: 'lyra', format: 'rest', shopId, mode, orderId, source: 'API', eventTime: null, failureIsFinal: false, paymentConfig: null };
   return transactions.map((tx: unknown, index) => {
     const name = `transactions[${index}]`;
-    if (!isObject(tx)) throw new FieldError(`${name} is not an object`);
-    const details = isObject(tx.transactionDetails) ? tx.transactionDetails : {};
-    const statusRaw = requireText(tx.detailedStatus, `${name}.detailedStatus`, 64);
-    const operationRaw = optionalText(tx.operationType, `${name}.operationType`, 32);
-    const currency = optionalText(tx.currency, `${name}.currency`, 3);
-    if (currency !== null && !isKnownCurrency(currency)) throw new FieldError(`${name}.currency is not an ISO 4217 code`);
-    const transactionId = optionalTransactionId(tx.uuid, `${name}.uuid`);
-    if (transactionId === null) throw new FieldError(`${name}.uuid is missing`);
-    return {
-      ...base,
-      transactionId,
-      status: normalizeLyraStatus(statusRaw),
-      statusRaw,
-      operation: normalizeLyraOperation(operationRaw),
-      operationRaw,
-      amount: optionalCount(tx.amount, `${name}.amount`),
-      currency,
-      sequenceNumber: optionalCount(details.sequenceNumber, `${name}.transactionDetails.sequenceNumber`),
-    };
+    const details = isObject(tx) && isObject(tx.orderDetails) ? tx.orderDetails : {};
+    if (details.mode !== undefined && details.mode !== mode) throw new FieldError(`${name}.orderDetails.mode is ${JSON.stringify(details.mode).slice(0, 16)}, not ${mode}`);
+    return restTransaction(tx, name, base);
   });
 }

@@ -10,6 +10,8 @@ export interface LyraShop {
   productionKey?: string;
   testPassword?: string;
   productionPassword?: string;
+  /** Scheme and host of the brand's REST API (`https://api.payzen.eu`); `/api-payment/V4/…` is appended. */
+  apiUrl: string;
 }
 
 export type LyraShops = ReadonlyMap<string, LyraShop>;

@@ -70,7 +70,7 @@ describe('Lyra REST hash: vector', () => {
   });
 
   it('accepts the posted vector end to end and normalizes it', () => {
-    const shops = new Map<string, LyraShop>([['33148340', { shopId: '33148340', algorithm: 'HMAC-SHA-256', testPassword: v.password }]]);
+    const shops = new Map<string, LyraShop>([['33148340', { shopId: '33148340', algorithm: 'HMAC-SHA-256', testPassword: v.password, apiUrl: 'https://api.payzen.eu' }]]);
     const result = handleLyraNotification(Buffer.from(encodeForm(v.fields)), shops);
     expect(result).toEqual({
       ok: true,
@@ -111,7 +111,7 @@ const key = fc.stringMatching(/^[A-Za-z0-9]{8,32}$/);
 const algorithm = fc.constantFrom('SHA-1' as const, 'HMAC-SHA-256' as const);
 
 function shopsFor(k: string, alg: 'SHA-1' | 'HMAC-SHA-256'): Map<string, LyraShop> {
-  return new Map([['11112222', { shopId: '11112222', algorithm: alg, testKey: k, testPassword: k }]]);
+  return new Map([['11112222', { shopId: '11112222', algorithm: alg, testKey: k, testPassword: k, apiUrl: 'https://api.payzen.eu' }]]);
 }
 
 function notificationFields(extra: Record<string, string>): Record<string, string> {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { handleLyraNotification, type LyraShop } from '../../../src/providers/lyra';
 import { lyraFormBody, type LyraNotificationOptions } from '../../../src/tools/lyra-notifications';
 
-const shop: LyraShop = { shopId: '12345678', algorithm: 'HMAC-SHA-256', testKey: 'TestKey-wallet' };
+const shop: LyraShop = { shopId: '12345678', algorithm: 'HMAC-SHA-256', testKey: 'TestKey-wallet', apiUrl: 'https://api.payzen.eu' };
 const shops = new Map([[shop.shopId, shop]]);
 const handle = (o: Omit<LyraNotificationOptions, 'shopId'>) => handleLyraNotification(Buffer.from(lyraFormBody({ shopId: shop.shopId, ...o }, shop.testKey as string)), shops);
 const accepted = (result: ReturnType<typeof handle>) => {
