@@ -58,8 +58,8 @@ async function main(): Promise<void> {
   const payboxOperations = payboxOperationsFor(config.paybox, database);
   registerReconcileGauge(metrics.registry, () => oldestPendingCheckAgeSeconds(database.db));
   // Background work runs where the relay runs: not in a receiver-only process.
-  const checkers = createOrderChecker({ database, payboxOperations, lyraShops: config.lyra?.shops });
-  const reconciler = config.role === 'receiver' ? null : await startReconciler(database, checkers.check, { ...RECONCILE_WORKER, config: config.reconcile }, logger, metrics);
+  const checkers = createOrderChecker({ database, payboxOperations, lyraShops: config.lyra?.shops, stripe: config.stripe, payline: providers.payline, afterS: config.reconcile.afterS, metrics, logger });
+  const reconciler = config.role === 'receiver' ? null : await startReconciler(database, checkers, { ...RECONCILE_WORKER, config: config.reconcile }, logger, metrics);
   const app = createApp({ config, database, providers, logger, metrics, readiness: () => checkReadiness(database.db, 1000), background, payboxOperations, orderChecker: checkers.check });
   // Slow or stuck clients are cut before they can hold sockets for long: the timeouts are checked
   // every second (Node's default is every 30 s), and a connection cap protects the database pool.

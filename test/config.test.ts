@@ -182,6 +182,13 @@ describe('Paybox configuration', () => {
 describe('Stripe configuration', () => {
   const endpoints = (entries: unknown[]) => JSON.stringify(entries);
 
+  it('an endpoint may carry the restricted key the reconciliation reads Events with; the API is Stripe\'s unless said', () => {
+    const config = loadConfig({ NODE_ENV: 'production', STRIPE_ENDPOINTS: endpoints([{ id: 'a', secrets: ['whsec_0123456789'], apiKey: 'rk_live_0123456789ab' }]) });
+    expect(config.stripe?.endpoints[0]?.apiKey).toBe('rk_live_0123456789ab');
+    expect(config.stripe?.apiUrl).toBe('https://api.stripe.com');
+    expect(loadConfig({ STRIPE_API_URL: 'http://127.0.0.1:9999/' }).stripe?.apiUrl).toBe('http://127.0.0.1:9999');
+  });
+
   it('development with no provider: a demo endpoint; production needs STRIPE_ENDPOINTS for a route', () => {
     expect(loadConfig({}).stripe?.endpoints.map((e) => e.id)).toEqual(['demo']);
     expect(loadConfig({ NODE_ENV: 'production', LYRA_SHOPS: '[{"shopId":"1","productionKey":"k"}]' }).stripe).toBeUndefined();
@@ -198,6 +205,7 @@ describe('Stripe configuration', () => {
       toleranceSeconds: 300,
       allowedCidrs: ['0.0.0.0/0', '::/0'],
       bodyLimitBytes: 1_048_576,
+      apiUrl: 'https://api.stripe.com',
     });
   });
 
@@ -208,6 +216,8 @@ describe('Stripe configuration', () => {
     [{ STRIPE_ENDPOINTS: endpoints([{ id: 'a', secrets: [] }]) }, 'STRIPE_ENDPOINTS: endpoint a: secrets must list its whsec_ signing secret(s)'],
     [{ STRIPE_ENDPOINTS: endpoints([{ id: 'a', secrets: ['sk_live_123456789'] }]) }, 'STRIPE_ENDPOINTS: endpoint a: every secret must be a whsec_ signing secret without spaces'],
     [{ STRIPE_ENDPOINTS: endpoints([{ id: 'a', secrets: ['whsec_0123456789'], orderIdPath: 'metadata..x' }]) }, 'STRIPE_ENDPOINTS: endpoint a: orderIdPath must be a dotted path'],
+    [{ STRIPE_ENDPOINTS: endpoints([{ id: 'a', secrets: ['whsec_0123456789'], apiKey: 'pk_live_0123456789' }]) }, 'STRIPE_ENDPOINTS: endpoint a: apiKey must be a restricted key (rk_live_…, rk_test_…) that reads Events'],
+    [{ STRIPE_API_URL: 'https://api.stripe.com/v1' }, 'STRIPE_API_URL: must be a scheme and host, such as https://api.stripe.com'],
     [{ STRIPE_ENDPOINTS: endpoints([{ id: 'a', secrets: ['whsec_0123456789'], secret: 'x' }]) }, 'STRIPE_ENDPOINTS: entry 0 has unknown field(s) secret'],
     [{ STRIPE_ENDPOINTS: endpoints([{ id: 'a', secrets: ['whsec_0123456789'] }, { id: 'a', secrets: ['whsec_9876543210'] }]) }, 'STRIPE_ENDPOINTS: endpoint a appears twice'],
     [{ STRIPE_TOLERANCE_SECONDS: '0' }, 'STRIPE_TOLERANCE_SECONDS: must be between 1 and 3600'],

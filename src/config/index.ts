@@ -17,7 +17,7 @@ export { ConfigError } from '../lib/variables';
 export { parseTrustProxy, type TrustProxy } from './server';
 export type { OrderEventsConfig } from './order-events';
 export type { LyraConfig, PayboxConfig, PaylineConfig, StripeConfig };
-export { DEMO_LYRA_SHOP } from '../providers/lyra/config';
+export { DEMO_LYRA_API_PORT, DEMO_LYRA_SHOP } from '../providers/lyra/config';
 export { DEMO_PAYBOX_DIRECT_PORT, DEMO_PAYBOX_PUBLIC_KEY, DEMO_PAYBOX_SITE, PAYBOX_DEFAULT_CIDRS } from '../providers/paybox/config';
 export { DEMO_OPERATOR_TOKEN } from './audit';
 export { DEMO_STRIPE_ENDPOINT } from '../providers/stripe/config';

@@ -6,8 +6,16 @@ import { FieldError } from '../providers/fields';
 import { normalizeLyraOrderTransactions, type LyraShops } from '../providers/lyra';
 import type { DatabaseHandle } from '../store/database';
 import type { DeliveryInput } from '../store/deliveries';
-import { DirectRequestError, type Operator, type PayboxOperations } from './paybox-direct';
+import { DirectRequestError, type PayboxOperations } from './paybox-direct';
+import { RECONCILER } from './reconciler';
 import { settleCall } from './settle';
+import { sweepStripeEvents } from './stripe-reconcile';
+import { fetchPaylineResult, type PaylineReceiver } from '../outbound/payline';
+import { PAYLINE_FETCHES } from '../outbound/payline-fetcher';
+import { latestTriggerOf } from '../store/reconcile';
+import type { StripeEndpoint } from '../providers/stripe/events';
+import type { Metrics } from '../metrics';
+import type { Logger } from 'pino';
 
 /**
  * What asking a platform about one order gave:
@@ -23,8 +31,6 @@ export type CheckOutcome = { outcome: (typeof CHECK_OUTCOMES)[number]; detail: s
 
 export type OrderChecker = (order: OrderIdentity, why: string) => Promise<CheckOutcome>;
 
-/** The worker's calls are recorded under this name, as an operator's are under their token's. */
-export const RECONCILER: Operator = { tokenName: 'reconciliation', sourceIp: 'reconcile-worker', requestId: null };
 
 const notCheckable = (detail: string): CheckOutcome => ({ outcome: 'not_checkable', detail, changes: 0 });
 
@@ -83,23 +89,69 @@ function lyraChecker(database: DatabaseHandle, shops: LyraShops | undefined, cli
   };
 }
 
-/** Providers whose API this version does not ask yet: reported as such, so that nobody takes silence for a check. */
-const noClient = (provider: string): OrderChecker => () => Promise.resolve(notCheckable(`this version does not ask ${provider}'s API yet: the platform's back office is the record`));
+/**
+ * Payline: `getWebPaymentDetails` again, by the token of the order's notification (with the
+ * usual failover): a payment in progress then has its final result. A payment whose
+ * notification never came has no token here: Payline is asked by the token `doWebPayment` gave
+ * the shop.
+ */
+function paylineChecker(database: DatabaseHandle, receiver: PaylineReceiver | undefined): OrderChecker {
+  return async (order) => {
+    if (receiver === undefined) return notCheckable('Payline is not configured (PAYLINE_MERCHANTS)');
+    const query = await latestTriggerOf(database.db, order);
+    if (query === null) return notCheckable("no Payline notification of this order is kept here, and Payline's web services are asked by the token it carries: look the payment up in Payline's administration centre");
+    const result = await fetchPaylineResult(query, receiver, AbortSignal.timeout(PAYLINE_FETCHES.attemptTimeoutMs));
+    if (!result.ok) return result.rejection.verdict === 'unavailable' ? { outcome: 'unavailable', detail: result.rejection.reason, changes: 0 } : notCheckable(result.rejection.reason);
+    if (result.deferred !== undefined) return { outcome: 'unavailable', detail: result.ignored ?? 'Payline did not answer in time', changes: 0 };
+    if (result.notifications.length === 0) return { outcome: 'unchanged', detail: result.ignored ?? 'nothing to apply', changes: 0 };
+    const delivery: DeliveryInput = { provider: 'payline', origin: 'reconcile', request_id: null, source_ip: RECONCILER.sourceIp, content_type: null, raw_body: Buffer.alloc(0), raw_query: query, signature_header: null };
+    const settled = await settleCall(database, delivery, result);
+    const changed = settled.verdict === 'applied';
+    return { outcome: changed ? 'changed' : 'unchanged', detail: settled.reply, changes: changed ? 1 : 0 };
+  };
+}
+
+/** A provider the service does not know: reported, so that nobody takes silence for a check. */
+const noClient = (provider: string): OrderChecker => () => Promise.resolve(notCheckable(`no API is asked for provider ${provider}`));
+
+/** Stripe: the undelivered events are read from the Events API by the sweep; a pending order's own PaymentIntent is not asked yet. */
+const stripeChecker: OrderChecker = () =>
+  Promise.resolve(notCheckable("this version does not ask Stripe for an order's PaymentIntent: the events Stripe could not deliver are read from its Events API at each sweep, with an endpoint's apiKey"));
 
 export interface OrderCheckers {
   check: OrderChecker;
+  /** What the worker reads at each sweep besides its queue: the platforms' lists of undelivered events. */
+  sweeps: (() => Promise<void>)[];
   /** Closes the connections of the platforms' APIs. */
   close(): Promise<void>;
 }
 
-export function createOrderChecker(deps: { database: DatabaseHandle; payboxOperations: PayboxOperations | undefined; lyraShops: LyraShops | undefined }): OrderCheckers {
+export interface OrderCheckerDeps {
+  database: DatabaseHandle;
+  payboxOperations: PayboxOperations | undefined;
+  lyraShops: LyraShops | undefined;
+  stripe?: { endpoints: readonly StripeEndpoint[]; apiUrl: string } | undefined;
+  /** Payline's merchants and clients, shared with the route and the deferred fetches. */
+  payline?: PaylineReceiver | undefined;
+  /** RECONCILE_AFTER_S: what is younger is left to the platforms' own retries. */
+  afterS?: number;
+  metrics?: Metrics;
+  logger?: Logger;
+}
+
+export function createOrderChecker(deps: OrderCheckerDeps): OrderCheckers {
   const client = createHttpClient({ connectTimeoutMs: 5000 });
   const byProvider: Record<string, OrderChecker> = {
     paybox: payboxChecker(deps.payboxOperations),
     lyra: lyraChecker(deps.database, deps.lyraShops, client),
+    stripe: stripeChecker,
+    payline: paylineChecker(deps.database, deps.payline),
   };
+  const { stripe } = deps;
+  const sweeps = stripe === undefined ? [] : [() => sweepStripeEvents({ database: deps.database, endpoints: stripe.endpoints, apiUrl: stripe.apiUrl, client, afterS: deps.afterS ?? 1800, ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }), ...(deps.logger === undefined ? {} : { logger: deps.logger }) })];
   return {
     check: (order, why) => (byProvider[order.provider] ?? noClient(order.provider))(order, why),
+    sweeps,
     close: () => client.close(),
   };
 }

@@ -62,14 +62,17 @@ export interface Reconciler {
 }
 
 /** The sweep every RECONCILE_INTERVAL_S and the checks it queues, on the queues' loop. */
-export async function startReconciler(database: DatabaseHandle, check: OrderChecker, options: ReconcileWorkerOptions, logger: Logger, metrics?: Metrics): Promise<Reconciler> {
+export async function startReconciler(database: DatabaseHandle, checkers: { check: OrderChecker; sweeps: readonly (() => Promise<void>)[] }, options: ReconcileWorkerOptions, logger: Logger, metrics?: Metrics): Promise<Reconciler> {
+  const { check } = checkers;
   const { config } = options;
   let nextSweepAt = 0;
   const pass = async (): Promise<number> => {
     if (config.intervalS > 0 && Date.now() >= nextSweepAt) {
-      const queued = await sweep(database.db, { afterS: config.afterS, maxAgeS: config.maxAgeS, againAfterS: config.intervalS });
       nextSweepAt = Date.now() + config.intervalS * 1000;
+      const queued = await sweep(database.db, { afterS: config.afterS, maxAgeS: config.maxAgeS, againAfterS: config.intervalS });
       if (queued > 0) logger.info({ queued }, 'reconciliation sweep: orders to ask the platforms about');
+      // The platforms' lists of undelivered events; one failing does not stop the others.
+      for (const platformSweep of checkers.sweeps) await platformSweep().catch((error: unknown) => logger.warn({ err: error }, 'reconciliation: reading a platform\'s undelivered events failed; the next sweep retries'));
     }
     if ((await runReconcileChecks(database, check, options, metrics, logger)) === options.batch) return 0;
     const due = (await msUntilNextCheck(database.db)) ?? options.pollMs;

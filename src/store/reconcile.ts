@@ -160,3 +160,60 @@ export async function oldestPendingCheckAgeSeconds(db: Kysely<Database>): Promis
     .executeTakeFirst();
   return row?.age === null || row?.age === undefined ? 0 : Number(row.age);
 }
+
+/**
+ * Claims an endpoint's list of undelivered events for `leaseMs`: where to read from (the end of
+ * the last sweep, or `firstFrom` the first time), or null while another worker reads it.
+ */
+export async function claimCursor(db: Kysely<Database>, provider: string, shopId: string, firstFrom: Date, leaseMs: number): Promise<Date | null> {
+  await db.insertInto('reconcile_cursors').values({ provider, shop_id: shopId, swept_until: firstFrom, claimed_until: null }).onConflict((oc) => oc.columns(['provider', 'shop_id']).doNothing()).execute();
+  const row = await db
+    .updateTable('reconcile_cursors')
+    .set({ claimed_until: sql<Date>`now() + make_interval(secs => ${leaseMs / 1000})` })
+    .where('provider', '=', provider)
+    .where('shop_id', '=', shopId)
+    .where((w) => w.or([w('claimed_until', 'is', null), w('claimed_until', '<', sql<Date>`now()`)]))
+    .returning('swept_until')
+    .executeTakeFirst();
+  return row?.swept_until ?? null;
+}
+
+/** Ends a claim; `until` moves the cursor (the list was read up to there), null leaves it. */
+export async function releaseCursor(db: Kysely<Database>, provider: string, shopId: string, until: Date | null): Promise<void> {
+  await db
+    .updateTable('reconcile_cursors')
+    .set({ claimed_until: null, ...(until === null ? {} : { swept_until: until }) })
+    .where('provider', '=', provider)
+    .where('shop_id', '=', shopId)
+    .execute();
+}
+
+/** A check made outside the queue (an undelivered event read from a platform's list), recorded as done. */
+export async function recordFinishedCheck(db: Kysely<Database>, check: OrderIdentity & { why: string; state: 'done' | 'unchecked'; outcome: string; detail: string; changes: number }): Promise<void> {
+  await db
+    .insertInto('reconcile_checks')
+    .values({ provider: check.provider, shop_id: check.shopId, mode: check.mode, order_id: check.orderId, why: check.why, state: check.state, outcome: check.outcome, detail: check.detail, changes: check.changes, attempts: 1, claimed_until: null, finished_at: sql<Date>`now()` })
+    .execute();
+}
+
+/**
+ * The query string of the order's latest platform call that still has one (Payline's trigger
+ * carries the token its web services are asked by); null when none is kept (purged, or erased).
+ */
+export async function latestTriggerOf(db: Kysely<Database>, identity: OrderIdentity): Promise<string | null> {
+  const row = await db
+    .selectFrom('notifications as n')
+    .innerJoin('delivery_notifications as dn', 'dn.notification_id', 'n.id')
+    .innerJoin('deliveries as d', 'd.id', 'dn.delivery_id')
+    .select('d.raw_query')
+    .where('n.provider', '=', identity.provider)
+    .where('n.shop_id', '=', identity.shopId)
+    .where('n.order_id', '=', identity.orderId)
+    .where('n.mode', '=', identity.mode)
+    .where('d.raw_query', 'is not', null)
+    .where('d.origin', 'in', ['http', 'fetch', 'replay'])
+    .orderBy('d.id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row?.raw_query ?? null;
+}

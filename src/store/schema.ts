@@ -17,6 +17,7 @@ export interface Database {
   direct_operations: DirectOperationsTable;
   expected_payments: ExpectedPaymentsTable;
   reconcile_checks: ReconcileChecksTable;
+  reconcile_cursors: ReconcileCursorsTable;
 }
 
 type CreatedAt = ColumnType<Date, never, never>;
@@ -291,4 +292,12 @@ export interface ReconcileChecksTable {
   detail: string | null;
   changes: Generated<number>;
   finished_at: Date | null;
+}
+
+/** How far a platform's list of undelivered events was read, per endpoint. */
+export interface ReconcileCursorsTable {
+  provider: string;
+  shop_id: string;
+  swept_until: Date;
+  claimed_until: Date | null;
 }

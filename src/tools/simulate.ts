@@ -1,12 +1,13 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { DEMO_LYRA_SHOP, DEMO_PAYBOX_DIRECT_PORT, DEMO_PAYBOX_SITE, DEMO_PAYLINE_PORT, DEMO_STRIPE_ENDPOINT } from '../config';
+import { DEMO_LYRA_API_PORT, DEMO_LYRA_SHOP, DEMO_PAYBOX_DIRECT_PORT, DEMO_PAYBOX_SITE, DEMO_PAYLINE_PORT, DEMO_STRIPE_ENDPOINT } from '../config';
 import { startFakePayline } from './fake-payline';
 import type { LyraFormAlgorithm } from '../providers/lyra';
 import { lyraFormBody, lyraRestBody, type LyraNotificationOptions, type LyraPageAction, type LyraWalletOptions } from './lyra-notifications';
 import { DEFAULT_RETOUR, payboxMessage } from './paybox-notifications';
 import { stripeEventBody, stripeSignatureHeader } from './stripe-notifications';
 import { runDirectOperation } from './simulate-paybox-direct';
+import { runLostPayment } from './simulate-lost';
 
 const USAGE = `Send a signed notification to a running receiver, as the platform would.
 
@@ -67,6 +68,10 @@ demo site's Direct URLs point, which knows the order's transactions as the servi
                       made in the back office), Annulé or Refusé (default: as the service knows)
   --failover          the primary host answers 503: the service asks the secondary
   --api-token TOKEN   an operator token with the operate scope (default the demo's)
+
+A lost notification, found by the reconciliation (the demo's Lyra shop; a fake Lyra API is
+started on port ${DEMO_LYRA_API_PORT}, where the shop's apiUrl points):
+  npm run simulate -- --lose --order CMD-9 [--amount CENTS]
 
 Stripe (signed with the demo endpoint's secret unless --secret is given):
   --url URL           receiver (default http://127.0.0.1:$PORT/ipn/stripe)
@@ -138,6 +143,7 @@ async function run(): Promise<void> {
       'no-transaction': { type: 'boolean', default: false },
       'api-token': { type: 'string' },
       'paybox-status': { type: 'string' },
+      lose: { type: 'boolean', default: false },
     },
   });
   if (values.help) return console.log(USAGE);
@@ -146,6 +152,7 @@ async function run(): Promise<void> {
     process.exit(2);
   };
   const given = (name: string) => tokens.some((token) => token.kind === 'option' && token.name === name);
+  if (values.lose) return runLostPayment(values, send, fail);
   if (values.provider === 'paybox' && given('operation')) {
     const { amount, ...rest } = values;
     return runDirectOperation({ ...rest, ...(given('amount') ? { amount } : {}) }, send, fail);

@@ -55,6 +55,11 @@ describe('the running service (npm start, npm run simulate)', () => {
     expect(paybox('--operation', 'refund', '--amount', '1000')).toContain('paybox refund order E2E-P -> HTTP 200  {"result":"accepted","code":"00000","comment":"Demande traitée avec succès","orderStatus":"PAID"');
     expect(paybox('--operation', 'refund', '--failover')).toMatch(/HTTP 200 {2}\{"result":"accepted".*"orderStatus":"REFUNDED".*\[fake Paybox Direct asked: secondary TYPE 00014 → 00000\]/);
 
+    // A notification lost for good, found by the reconciliation through the fake Lyra API.
+    const lost = simulate(port, '--lose', '--order', 'E2E-LOST');
+    expect(lost).toContain('1. the shop expects order E2E-LOST (4990 EUR cents): POST /api/v1/expected-payments -> HTTP 201');
+    expect(lost).toMatch(/3\. the reconciliation asks Lyra \(Order\/Get\), as the worker does at its sweep: HTTP 200 {2}\{"checked":1,"changed":1,"outcome":"changed","orderStatus":"PAID"/);
+
     // The demo's Stripe endpoint: a failed attempt, then the success, then a refund of part of it.
     const stripe = (...args: string[]) => simulate(port, '--provider', 'stripe', '--order', 'E2E-S', '--payment-intent', 'pi_E2E', ...args);
     expect(stripe('--type', 'payment_intent.payment_failed', '--charge', 'ch_1')).toContain('stripe payment_intent.payment_failed order E2E-S -> HTTP 200  OK-applied: order E2E-S: payment_intent.payment_failed, order stays PENDING');

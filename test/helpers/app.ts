@@ -51,7 +51,7 @@ export function createTestApp(database: DatabaseHandle, env: Record<string, stri
   const background = new BackgroundWrites();
   const providers = createProviders(config, () => metrics.paylineFetchesRefused.inc());
   const payboxOperations = payboxOperationsFor(config.paybox, database);
-  const checkers = createOrderChecker({ database, payboxOperations, lyraShops: config.lyra?.shops });
+  const checkers = createOrderChecker({ database, payboxOperations, lyraShops: config.lyra?.shops, stripe: config.stripe, payline: providers.payline });
   const app = createApp({ config, database, providers, logger, metrics, readiness: () => checkReadiness(database.db, 1000), background, payboxOperations, orderChecker: checkers.check });
   return { app, metrics, config, background, close: async () => void (await Promise.all([payboxOperations?.close(), checkers.close()])) };
 }

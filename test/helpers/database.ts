@@ -41,7 +41,7 @@ export async function openTestDatabase(options: { statementTimeoutMs?: number; a
       await client.end();
     },
     async reset() {
-      await sql`TRUNCATE delivery_notifications, outbox, transactions, notifications, orders, deliveries, payment_methods, subscriptions, subscription_payments, operator_actions, direct_operations, expected_payments, reconcile_checks RESTART IDENTITY CASCADE`.execute(handle.db);
+      await sql`TRUNCATE delivery_notifications, outbox, transactions, notifications, orders, deliveries, payment_methods, subscriptions, subscription_payments, operator_actions, direct_operations, expected_payments, reconcile_checks, reconcile_cursors RESTART IDENTITY CASCADE`.execute(handle.db);
       handle.notificationIds.forget();
       handle.orders.forget();
     },

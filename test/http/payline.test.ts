@@ -4,6 +4,7 @@ import { registerPaylineFetchGauges } from '../../src/metrics';
 import { queueStats } from '../../src/store/outbox';
 import { paylineReceiver } from '../../src/outbound/payline';
 import { runPaylineFetches } from '../../src/outbound/payline-fetcher';
+import { createOrderChecker } from '../../src/ingest/reconcile';
 import { startFakePayline, type FakePayline, type FakeResult } from '../../src/tools/fake-payline';
 import { AUDIT_TOKEN, createTestApp } from '../helpers/app';
 import { openTestDatabase, type TestDatabase } from '../helpers/database';
@@ -257,5 +258,28 @@ describe('Payline triggers cannot be used as an amplifier', () => {
     fake.results.set('AMP3', paid('PL-A3', 'TXA3'));
     expect((await from(t.app, 'notificationType=WEBTRS&token=AMP3', '203.0.113.61')).status).toBe(200);
     expect(await database.db.selectFrom('payline_fetches').select('id').execute()).toEqual([]);
+  });
+});
+
+describe('reconciliation of a Payline order', () => {
+  it('asks getWebPaymentDetails again by the token of its notification: a payment in progress gets its result', async () => {
+    fake.results.set('RECON1', { ...paid('PL-R1', 'TXR1'), code: '02306', shortMessage: 'INPROGRESS' });
+    await notify(app(), 'notificationType=webtrs&token=RECON1').expect(200);
+    expect((await order('PL-R1')).status).toBe('PENDING');
+    fake.results.set('RECON1', paid('PL-R1', 'TXR1'));
+    const checkers = createOrderChecker({ database, payboxOperations: undefined, lyraShops: undefined, payline: receiver() });
+    const identity = { provider: 'payline', shopId: 'm1', mode: 'TEST', orderId: 'PL-R1' };
+    expect(await checkers.check(identity, 'pending_order')).toMatchObject({ outcome: 'changed', changes: 1 });
+    expect((await order('PL-R1')).status).toBe('PAID');
+    expect(await checkers.check(identity, 'pending_order')).toMatchObject({ outcome: 'unchanged' });
+    const calls = await database.db.selectFrom('deliveries').select(['origin', 'verdict']).where('origin', '=', 'reconcile').execute();
+    expect(calls.map((c) => c.verdict)).toEqual(['applied', 'duplicate']);
+    fake.endpoints = [
+      { name: 'a', behaviour: 'http503' },
+      { name: 'b', behaviour: 'http503' },
+    ];
+    expect((await checkers.check(identity, 'pending_order')).outcome).toBe('unavailable');
+    expect(await checkers.check({ ...identity, orderId: 'PL-NEVER' }, 'expected_payment')).toMatchObject({ outcome: 'not_checkable', detail: expect.stringMatching(/asked by the token it carries/) as string });
+    await checkers.close();
   });
 });

@@ -133,8 +133,10 @@ describe('the reconciliation worker', () => {
     expect((listed.body as { data: { orderId: string }[] }).data.map((c) => c.orderId)).toEqual(['REC-EXPECTED']);
     // Asked about again only after a quarter of its age.
     expect(await sweep(database.db, WINDOW)).toBe(0);
-    const stripe = await check()({ provider: 'stripe', shopId: 'default', mode: 'PRODUCTION', orderId: 'X' }, 'expected_payment');
-    expect(stripe).toEqual({ outcome: 'not_checkable', detail: "this version does not ask stripe's API yet: the platform's back office is the record", changes: 0 });
+    const payline = await check()({ provider: 'payline', shopId: 'demo', mode: 'PRODUCTION', orderId: 'X' }, 'expected_payment');
+    expect(payline).toEqual({ outcome: 'not_checkable', detail: 'Payline is not configured (PAYLINE_MERCHANTS)', changes: 0 });
+    const stripe = await check()({ provider: 'stripe', shopId: 'acct', mode: 'PRODUCTION', orderId: 'X' }, 'pending_order');
+    expect(stripe.detail).toMatch(/read from its Events API at each sweep/);
   });
 
   it('Lyra: a lost first notification found through an expected payment, by Order/Get', async () => {
@@ -191,7 +193,7 @@ describe('the reconciliation worker', () => {
   it('runs on the queues loop: a sweep at start, its checks, then stops', async () => {
     await pendingPaybox('REC-LOOP', '71622003', '51622003');
     await age(3600);
-    const worker = await startReconciler(database, check(), { ...RECONCILE_WORKER, config: { intervalS: 300, afterS: 1800, maxAgeS: 604_800 } }, capturingLogger());
+    const worker = await startReconciler(database, checkers, { ...RECONCILE_WORKER, config: { intervalS: 300, afterS: 1800, maxAgeS: 604_800 } }, capturingLogger());
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline && (await orderStatus('REC-LOOP')) !== 'PAID') await new Promise((resolve) => setTimeout(resolve, 50));
     await worker.stop();

@@ -5,7 +5,7 @@ import type { StripeEndpoint } from './events';
 /** The demo's Stripe endpoint secret (development only), for `npm run simulate -- --provider stripe`. */
 export const DEMO_STRIPE_ENDPOINT = { id: 'demo', secrets: ['whsec_ipnReceiverDemoSecretNotForProduction'] } as const;
 
-const STRIPE_ENDPOINT_FIELDS = new Set(['id', 'secrets', 'orderIdPath']);
+const STRIPE_ENDPOINT_FIELDS = new Set(['id', 'secrets', 'orderIdPath', 'apiKey']);
 const DEFAULT_ORDER_ID_PATHS = ['metadata.order_id', 'client_reference_id'];
 
 function stripeEndpoint(record: EntryRecord, index: number): StripeEndpoint {
@@ -21,16 +21,29 @@ function stripeEndpoint(record: EntryRecord, index: number): StripeEndpoint {
   if (!Array.isArray(paths) || paths.length === 0 || !paths.every((p) => typeof p === 'string' && /^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/.test(p))) {
     return fail(`endpoint ${id}: orderIdPath must be a dotted path in the event object, or a list of them (default ${DEFAULT_ORDER_ID_PATHS.join(', ')})`);
   }
-  return { id, secrets: secrets as string[], orderIdPaths: (paths as string[]).map((p) => p.split('.')) };
+  const apiKey = record.apiKey;
+  if (apiKey !== undefined && (typeof apiKey !== 'string' || !/^(rk|sk)_(live|test)_[A-Za-z0-9]{8,}$/.test(apiKey))) fail(`endpoint ${id}: apiKey must be a restricted key (rk_live_…, rk_test_…) that reads Events`);
+  return { id, secrets: secrets as string[], orderIdPaths: (paths as string[]).map((p) => p.split('.')), ...(typeof apiKey === 'string' ? { apiKey } : {}) };
 }
 
 export function parseStripeEndpoints(raw: string): StripeEndpoint[] {
   return [...parseEntries('STRIPE_ENDPOINTS', raw, 'endpoint', STRIPE_ENDPOINT_FIELDS, stripeEndpoint, (endpoint) => endpoint.id).values()];
 }
 
+function stripeApiUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error('is not a URL');
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.pathname !== '/' || url.search !== '') throw new Error('must be a scheme and host, such as https://api.stripe.com');
+  return url.origin;
+}
+
 export const STRIPE_VARIABLES = {
   endpoints: parsed<StripeEndpoint[] | undefined>('STRIPE_ENDPOINTS', undefined, 'the demo endpoint in development without any provider', parseStripeEndpoints, {
-    description: 'Stripe webhook endpoints, a JSON array of `{ "id", "secrets", "orderIdPath" }` ([docs](providers/stripe.md)); unset: no `/ipn/stripe`',
+    description: 'Stripe webhook endpoints, a JSON array of `{ "id", "secrets", "orderIdPath", "apiKey" }` ([docs](providers/stripe.md)); unset: no `/ipn/stripe`',
     secret: true,
   }),
   toleranceSeconds: integer('STRIPE_TOLERANCE_SECONDS', 300, 1, 3600, {
@@ -39,6 +52,9 @@ export const STRIPE_VARIABLES = {
   allowedCidrs: cidrs('STRIPE_ALLOWED_CIDRS', ANY_SOURCE_CIDRS, 'any address', {
     description: 'comma-separated addresses and CIDR ranges allowed to call `/ipn/stripe`; Stripe publishes its addresses but changes them',
   }),
+  apiUrl: parsed<string>('STRIPE_API_URL', 'https://api.stripe.com', '`https://api.stripe.com`', stripeApiUrl, {
+    description: "where the reconciliation asks Stripe's API (scheme and host; `http` for tests and internal proxies)",
+  }),
   bodyLimitBytes: integer('STRIPE_BODY_LIMIT_BYTES', 1024 * 1024, 1024, 16 * 1024 * 1024, {
     description: 'largest Stripe event: events embed whole objects, an invoice with its lines can weigh hundreds of KB',
   }),
@@ -46,6 +62,8 @@ export const STRIPE_VARIABLES = {
 
 export interface StripeConfig {
   endpoints: StripeEndpoint[];
+  /** STRIPE_API_URL: scheme and host of Stripe's API. */
+  apiUrl: string;
   toleranceSeconds: number;
   /** Events embed whole objects (an invoice with its lines): far larger than a payment form. */
   bodyLimitBytes: number;

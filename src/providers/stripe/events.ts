@@ -8,6 +8,8 @@ export interface StripeEndpoint {
   secrets: string[];
   /** Where the order id is in the event's object, first found wins (default metadata.order_id, then client_reference_id). */
   orderIdPaths: string[][];
+  /** A restricted key (`rk_…`) that reads Events: the reconciliation's, for events Stripe could not deliver. */
+  apiKey?: string;
 }
 
 export interface StripeEvent {
