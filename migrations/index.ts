@@ -14,6 +14,7 @@ import * as m0012 from './0012_paybox_direct';
 import * as m0013 from './0013_direct_operations';
 import * as m0014 from './0014_reconciliation';
 import * as m0015 from './0015_reconcile_cursors';
+import * as m0016 from './0016_unsettled_transactions';
 
 /** Forward-only, applied in name order; never edit one that has shipped, add the next. */
 export const migrations: Record<string, Migration> = {
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   '0013_direct_operations': m0013,
   '0014_reconciliation': m0014,
   '0015_reconcile_cursors': m0015,
+  '0016_unsettled_transactions': m0016,
 };

@@ -187,7 +187,15 @@ async function operate(context: Context, request: OperationRequest, by: Operator
   // A repeat gets the first result even once the order no longer allows the operation (it was done).
   const earlier = await store.operationByKey(db, identity, request.idempotencyKey);
   if (earlier !== undefined) return repeatOf(context, earlier, request);
-  const checked = await checkOperation(context, site, identity, request);
+  let checked;
+  try {
+    checked = await checkOperation(context, site, identity, request);
+  } catch (error) {
+    // A concurrent first request with this key may have been sent and done in between.
+    const first = error instanceof DirectRequestError ? await store.operationByKey(db, identity, request.idempotencyKey) : undefined;
+    if (first !== undefined) return repeatOf(context, first, request);
+    throw error;
+  }
 
   const claim = await store.claimOperation(db, { identity, idempotencyKey: request.idempotencyKey, operation: request.operation, transactionId: checked.target.transactionId, amount: checked.amount, tokenName: by.tokenName }, context.abandonAfterMs);
   if (claim.kind === 'existing') return repeatOf(context, claim.row, request);

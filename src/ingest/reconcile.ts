@@ -9,10 +9,10 @@ import type { DeliveryInput } from '../store/deliveries';
 import { DirectRequestError, type PayboxOperations } from './paybox-direct';
 import { RECONCILER } from './reconciler';
 import { settleCall } from './settle';
-import { sweepStripeEvents } from './stripe-reconcile';
+import { checkPaymentIntent, sweepStripeEvents } from './stripe-reconcile';
 import { fetchPaylineResult, type PaylineReceiver } from '../outbound/payline';
 import { PAYLINE_FETCHES } from '../outbound/payline-fetcher';
-import { latestTriggerOf } from '../store/reconcile';
+import { latestTriggerOf, transactionIdsOf } from '../store/reconcile';
 import type { StripeEndpoint } from '../providers/stripe/events';
 import type { Metrics } from '../metrics';
 import type { Logger } from 'pino';
@@ -114,9 +114,14 @@ function paylineChecker(database: DatabaseHandle, receiver: PaylineReceiver | un
 /** A provider the service does not know: reported, so that nobody takes silence for a check. */
 const noClient = (provider: string): OrderChecker => () => Promise.resolve(notCheckable(`no API is asked for provider ${provider}`));
 
-/** Stripe: the undelivered events are read from the Events API by the sweep; a pending order's own PaymentIntent is not asked yet. */
-const stripeChecker: OrderChecker = () =>
-  Promise.resolve(notCheckable("this version does not ask Stripe for an order's PaymentIntent: the events Stripe could not deliver are read from its Events API at each sweep, with an endpoint's apiKey"));
+/** Stripe: an order's PaymentIntent (the undelivered events are read by the sweep, stripe-reconcile.ts). */
+function stripeChecker(database: DatabaseHandle, stripe: OrderCheckerDeps['stripe'], client: HttpClient): OrderChecker {
+  return async (order) => {
+    if (stripe === undefined) return notCheckable('Stripe is not configured (STRIPE_ENDPOINTS)');
+    const transactions = await transactionIdsOf(database.db, order);
+    return checkPaymentIntent({ database, endpoints: stripe.endpoints, apiUrl: stripe.apiUrl, client }, order, transactions);
+  };
+}
 
 export interface OrderCheckers {
   check: OrderChecker;
@@ -144,7 +149,7 @@ export function createOrderChecker(deps: OrderCheckerDeps): OrderCheckers {
   const byProvider: Record<string, OrderChecker> = {
     paybox: payboxChecker(deps.payboxOperations),
     lyra: lyraChecker(deps.database, deps.lyraShops, client),
-    stripe: stripeChecker,
+    stripe: stripeChecker(deps.database, deps.stripe, client),
     payline: paylineChecker(deps.database, deps.payline),
   };
   const { stripe } = deps;

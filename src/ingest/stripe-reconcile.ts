@@ -1,7 +1,10 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics';
 import type { HttpClient } from '../outbound/http-client';
-import { listUndeliveredEvents } from '../outbound/stripe-api';
+import { getPaymentIntent, listUndeliveredEvents } from '../outbound/stripe-api';
+import type { OrderIdentity } from '../domain/events';
+import type { CheckOutcome } from './reconcile';
+import type { TransactionState } from '../domain/order-status';
 import { FieldError } from '../providers/fields';
 import { normalizeStripeEvent, parseStripeEvent, type StripeEndpoint, type StripeEvent } from '../providers/stripe/events';
 import type { DatabaseHandle } from '../store/database';
@@ -115,4 +118,61 @@ export async function sweepStripeEvents(s: StripeEventsSweep, now = new Date()):
       await releaseCursor(s.database.db, 'stripe', endpoint.id, until);
     }
   }
+}
+
+/** The event a PaymentIntent's status is the outcome of, as its webhook would have said it. */
+const EVENT_OF_STATUS: Readonly<Record<string, string>> = {
+  succeeded: 'payment_intent.succeeded',
+  canceled: 'payment_intent.canceled',
+  requires_capture: 'payment_intent.amount_capturable_updated',
+  processing: 'payment_intent.processing',
+  requires_action: 'payment_intent.requires_action',
+};
+
+function eventOf(pi: Record<string, unknown>): string | null {
+  const status = typeof pi.status === 'string' ? pi.status : '';
+  if (status === 'requires_payment_method' && pi.last_payment_error !== null && pi.last_payment_error !== undefined) return 'payment_intent.payment_failed';
+  return EVENT_OF_STATUS[status] ?? null;
+}
+
+/**
+ * A pending Stripe order: its PaymentIntent read again (`GET /v1/payment_intents/{id}`, with the
+ * endpoint's key) and its status applied as the event that says it would be. The event's id is
+ * made of the PaymentIntent and its status, so asking twice applies once; a webhook that comes
+ * later with the same status finds its transaction so already: a duplicate.
+ */
+export async function checkPaymentIntent(s: Pick<StripeEventsSweep, 'database' | 'endpoints' | 'apiUrl' | 'client'>, order: OrderIdentity, transactions: readonly Pick<TransactionState, 'transactionId'>[]): Promise<CheckOutcome> {
+  const notCheckable = (detail: string): CheckOutcome => ({ outcome: 'not_checkable', detail, changes: 0 });
+  const endpoint = s.endpoints.find((e) => e.id === order.shopId);
+  if (endpoint === undefined) return notCheckable(`${order.shopId} is not an endpoint of STRIPE_ENDPOINTS (a Connect account's orders are asked with its Stripe-Account, not supported yet)`);
+  if (endpoint.apiKey === undefined) return notCheckable(`endpoint ${endpoint.id} has no apiKey: Stripe cannot be asked`);
+  const ids = [...new Set(transactions.map((t) => t.transactionId.split(':')[0] ?? '').filter((id) => id.startsWith('pi_')))];
+  if (ids.length === 0) return notCheckable('no PaymentIntent of this order is known here: Stripe is asked by its id, which only its events bring');
+  let changes = 0;
+  const details: string[] = [];
+  for (const id of ids) {
+    const answer = await getPaymentIntent(s.client, s.apiUrl, endpoint.apiKey, id);
+    if (answer.kind !== 'found') {
+      if (ids.length === 1) return { outcome: answer.kind, detail: answer.detail, changes: 0 };
+      details.push(answer.detail);
+      continue;
+    }
+    const type = eventOf(answer.paymentIntent);
+    const status = String(answer.paymentIntent.status);
+    if (type === null) {
+      details.push(`${id} is ${status}: nothing to apply`);
+      continue;
+    }
+    const event: StripeEvent = { id: `evt_reconcile_${id}_${status}`, type, livemode: answer.paymentIntent.livemode === true, account: null, created: Math.floor(Date.now() / 1000), object: answer.paymentIntent };
+    const meaning = normalizeStripeEvent(event, endpoint);
+    if ('ignored' in meaning) {
+      details.push(`${id}: ${meaning.ignored}`);
+      continue;
+    }
+    const delivery: DeliveryInput = { provider: 'stripe', origin: 'reconcile', request_id: null, source_ip: RECONCILER.sourceIp, content_type: 'application/json', raw_body: Buffer.from(JSON.stringify(answer.paymentIntent)), raw_query: null, signature_header: null };
+    const settled = await settleCall(s.database, delivery, { ok: true, notifications: meaning.notifications, fetchedFrom: answer.url });
+    if (settled.verdict === 'applied') changes++;
+    details.push(settled.reply);
+  }
+  return { outcome: changes > 0 ? 'changed' : 'unchanged', detail: details.join('; '), changes };
 }

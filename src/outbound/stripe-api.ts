@@ -54,3 +54,32 @@ export async function listUndeliveredEvents(client: HttpClient, apiUrl: string, 
   if (!isObject(list) || list.object !== 'list' || !Array.isArray(list.data)) return { kind: 'unavailable', detail: `${url} answered no list of events` };
   return { kind: 'page', events: list.data, hasMore: list.has_more === true, url };
 }
+
+export type PaymentIntentAnswer =
+  | { kind: 'found'; paymentIntent: Record<string, unknown>; url: string }
+  | { kind: 'unknown_at_platform'; detail: string }
+  | { kind: 'not_checkable'; detail: string }
+  | { kind: 'unavailable'; detail: string };
+
+/** `GET /v1/payment_intents/{id}` (https://docs.stripe.com/api/payment_intents/retrieve). */
+export async function getPaymentIntent(client: HttpClient, apiUrl: string, apiKey: string, id: string): Promise<PaymentIntentAnswer> {
+  if (!/^pi_[A-Za-z0-9]{1,250}$/.test(id)) return { kind: 'not_checkable', detail: `${id.slice(0, 64)} is not a PaymentIntent id` };
+  const url = `${apiUrl}/v1/payment_intents/${id}`;
+  let reply;
+  try {
+    reply = await client.send(url, { method: 'GET', headers: { authorization: `Bearer ${apiKey}`, accept: 'application/json' }, signal: AbortSignal.timeout(STRIPE_API_TIMEOUT_MS), maxBodyBytes: MAX_PAGE_BYTES, overflow: 'refuse' });
+  } catch (error) {
+    return { kind: 'unavailable', detail: `${url}: ${(error as Error).message}` };
+  }
+  if (reply.status === 404) return { kind: 'unknown_at_platform', detail: `Stripe knows no PaymentIntent ${id}` };
+  if (reply.status === 401 || reply.status === 403) return { kind: 'not_checkable', detail: `${url} refused the key (HTTP ${reply.status}): it must read PaymentIntents` };
+  if (reply.status !== 200) return { kind: 'unavailable', detail: `${url} answered HTTP ${reply.status}` };
+  let object: unknown;
+  try {
+    object = JSON.parse(reply.body);
+  } catch {
+    return { kind: 'unavailable', detail: `${url} answered something that is not JSON` };
+  }
+  if (!isObject(object) || object.object !== 'payment_intent' || object.id !== id) return { kind: 'unavailable', detail: `${url} answered no PaymentIntent ${id}` };
+  return { kind: 'found', paymentIntent: object, url };
+}

@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { OrderIdentity } from '../domain/events';
+import type { Operation, TransactionStatus } from '../domain/notification';
 import type { Database, ReconcileChecksTable } from './schema';
 import { toPage, type PageRequest } from './audit';
 
@@ -34,10 +35,13 @@ export interface SweepWindow {
 }
 
 /**
- * Queues a check of every order left without a final notification in the window, and of every
+ * Queues a check of every order left without a final notification in the window (still pending,
+ * or whose attempt is authorised, pending or failed at capture and may still change), and of every
  * expected payment whose order has none: one open check per order, and none for an order checked
  * within `againAfterS` or a quarter of its age (an order a day old is asked about every six
- * hours, not every sweep: some twenty questions in a week). Returns how many were queued.
+ * hours, not every sweep: some twenty questions in a week), and none for an order found not
+ * checkable (reported once; `POST /orders/:orderId/reconcile` still asks). Returns how many were
+ * queued.
  */
 export async function sweep(db: Kysely<Database>, window: SweepWindow): Promise<number> {
   // Raw SQL: the same test for either table, which the builder's types cannot take as a parameter.
@@ -45,13 +49,24 @@ export async function sweep(db: Kysely<Database>, window: SweepWindow): Promise<
     SELECT 1 FROM reconcile_checks c
     WHERE c.provider = ${sql.ref(`${alias}.provider`)} AND c.shop_id = ${sql.ref(`${alias}.shop_id`)} AND c.mode = ${sql.ref(`${alias}.mode`)}
       AND c.order_id = ${sql.ref(`${alias}.order_id`)}
-      AND c.created_at > now() - greatest(make_interval(secs => ${window.againAfterS}), (now() - ${sql.ref(`${alias}.created_at`)}) / 4))`;
+      AND (c.state = 'unchecked' OR c.created_at > now() - greatest(make_interval(secs => ${window.againAfterS}), (now() - ${sql.ref(`${alias}.created_at`)}) / 4)))`;
   const orders = db
     .selectFrom('orders as o')
     .select(['o.provider', 'o.shop_id', 'o.mode', 'o.order_id', sql<string>`'pending_order'`.as('why')])
     .where('o.status', '=', 'PENDING')
     .where('o.updated_at', '<', ago(window.afterS))
     .where('o.created_at', '>', ago(window.maxAgeS))
+    .where(notCheckedLately('o'));
+  // Literals, as the partial index transactions_unsettled states them, so that it serves.
+  const unsettled = db
+    .selectFrom('transactions as t')
+    .innerJoin('orders as o', 'o.id', 't.order_ref')
+    .select(['o.provider', 'o.shop_id', 'o.mode', 'o.order_id', sql<string>`'unsettled_transaction'`.as('why')])
+    .where('t.operation', '=', sql.lit<Operation>('debit'))
+    .where('t.status', 'in', [sql.lit<TransactionStatus>('pending'), sql.lit<TransactionStatus>('authorised'), sql.lit<TransactionStatus>('capture_failed')])
+    .where('t.updated_at', '<', ago(window.afterS))
+    .where('t.created_at', '>', ago(window.maxAgeS))
+    .where('o.status', '!=', 'PENDING')
     .where(notCheckedLately('o'));
   const expected = db
     .selectFrom('expected_payments as e')
@@ -70,7 +85,7 @@ export async function sweep(db: Kysely<Database>, window: SweepWindow): Promise<
   const result = await db
     .insertInto('reconcile_checks')
     .columns(['provider', 'shop_id', 'mode', 'order_id', 'why'])
-    .expression(orders.union(expected))
+    .expression(orders.union(unsettled).union(expected))
     // A literal, not a parameter: PostgreSQL matches the partial index by its predicate's text.
     .onConflict((oc) => oc.columns(['provider', 'shop_id', 'mode', 'order_id']).where('state', '=', sql.lit('pending')).doNothing())
     .executeTakeFirst();
@@ -216,4 +231,17 @@ export async function latestTriggerOf(db: Kysely<Database>, identity: OrderIdent
     .limit(1)
     .executeTakeFirst();
   return row?.raw_query ?? null;
+}
+
+/** The ids of an order's transactions. */
+export function transactionIdsOf(db: Kysely<Database>, identity: OrderIdentity) {
+  return db
+    .selectFrom('transactions as t')
+    .innerJoin('orders as o', 'o.id', 't.order_ref')
+    .select('t.transaction_id as transactionId')
+    .where('o.provider', '=', identity.provider)
+    .where('o.shop_id', '=', identity.shopId)
+    .where('o.mode', '=', identity.mode)
+    .where('o.order_id', '=', identity.orderId)
+    .execute();
 }

@@ -280,7 +280,7 @@ export interface ReconcileChecksTable {
   shop_id: string;
   mode: string;
   order_id: string;
-  /** pending_order | expected_payment */
+  /** pending_order | unsettled_transaction | expected_payment | undelivered_event(s) | request */
   why: string;
   /** pending | done | unchecked | dead */
   state: Generated<string>;

@@ -20,20 +20,28 @@ export interface FakeStripeEvent {
 export interface FakeStripeApi {
   url: string;
   events: FakeStripeEvent[];
+  /** By id: `GET /v1/payment_intents/{id}` answers the object, 404 for another id. */
+  paymentIntents: Map<string, Record<string, unknown>>;
   behaviour: 'answer' | 'http503';
   requests: string[];
   close(): Promise<void>;
 }
 
 export async function startFakeStripeApi(apiKeys: readonly string[], port = 0): Promise<FakeStripeApi> {
-  const fake = { events: [], behaviour: 'answer', requests: [] } as unknown as FakeStripeApi;
+  const fake = { events: [], paymentIntents: new Map(), behaviour: 'answer', requests: [] } as unknown as FakeStripeApi;
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://fake');
-    if (req.method !== 'GET' || url.pathname !== '/v1/events') return void res.writeHead(404).end();
-    fake.requests.push(url.search);
+    const intent = /^\/v1\/payment_intents\/([A-Za-z0-9_]+)$/.exec(url.pathname)?.[1];
+    if (req.method !== 'GET' || (url.pathname !== '/v1/events' && intent === undefined)) return void res.writeHead(404).end();
+    fake.requests.push(`${url.pathname}${url.search}`);
     if (fake.behaviour === 'http503') return void res.writeHead(503).end();
     const key = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
     if (key === undefined || !apiKeys.includes(key)) return void res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":{"type":"invalid_request_error","message":"Invalid API Key provided"}}');
+    if (intent !== undefined) {
+      const object = fake.paymentIntents.get(intent);
+      if (object === undefined) return void res.writeHead(404, { 'content-type': 'application/json' }).end(`{"error":{"code":"resource_missing","type":"invalid_request_error","message":"No such payment_intent: '${intent}'"}}`);
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(object));
+    }
     const from = Number(url.searchParams.get('created[gte]') ?? 0);
     const to = Number(url.searchParams.get('created[lte]') ?? Number.MAX_SAFE_INTEGER);
     const limit = Math.min(100, Number(url.searchParams.get('limit') ?? 10));

@@ -65,12 +65,13 @@ const api = {
   post: (path: string, body: unknown) => request(t.app).post(`/api/v1${path}`).set('Authorization', `Bearer ${OPERATOR}`).send(body as object),
 };
 
-/** Makes every order and expected payment look `seconds` older, as if the service had waited. */
+/** Makes every order, transaction and expected payment look `seconds` older, as if the service had waited. */
 async function age(seconds: number) {
   const back = sql<Date>`now() - make_interval(secs => ${seconds})`;
   await database.db.updateTable('orders').set({ updated_at: back }).execute();
   await sql`UPDATE orders SET created_at = now() - make_interval(secs => ${seconds})`.execute(database.db);
   await sql`UPDATE expected_payments SET created_at = now() - make_interval(secs => ${seconds})`.execute(database.db);
+  await sql`UPDATE transactions SET created_at = now() - make_interval(secs => ${seconds}), updated_at = now() - make_interval(secs => ${seconds})`.execute(database.db);
 }
 
 /** A Paybox attempt pending validation (99999): its final IPN is the one that will be lost. */
@@ -131,12 +132,14 @@ describe('the reconciliation worker', () => {
     expect(fake.questions).toHaveLength(0);
     const listed = await api.get('/reconciliation?outcome=not_checkable');
     expect((listed.body as { data: { orderId: string }[] }).data.map((c) => c.orderId)).toEqual(['REC-EXPECTED']);
-    // Asked about again only after a quarter of its age.
+    // Asked about again only after a quarter of its age; found not checkable, never again by the sweep.
+    expect(await sweep(database.db, WINDOW)).toBe(0);
+    await age(2 * 86_400);
     expect(await sweep(database.db, WINDOW)).toBe(0);
     const payline = await check()({ provider: 'payline', shopId: 'demo', mode: 'PRODUCTION', orderId: 'X' }, 'expected_payment');
     expect(payline).toEqual({ outcome: 'not_checkable', detail: 'Payline is not configured (PAYLINE_MERCHANTS)', changes: 0 });
     const stripe = await check()({ provider: 'stripe', shopId: 'acct', mode: 'PRODUCTION', orderId: 'X' }, 'pending_order');
-    expect(stripe.detail).toMatch(/read from its Events API at each sweep/);
+    expect(stripe.detail).toBe('Stripe is not configured (STRIPE_ENDPOINTS)');
   });
 
   it('Lyra: a lost first notification found through an expected payment, by Order/Get', async () => {
@@ -174,6 +177,21 @@ describe('the reconciliation worker', () => {
     expect((await api.post(`/orders/REC-LYRA-BO/reconcile?provider=lyra&shopId=${HMAC_SHOP.shopId}&mode=TEST`, undefined)).body).toMatchObject({ changed: 0, outcome: 'unchanged', orderStatus: 'REFUNDED' });
     expect((await database.db.selectFrom('outbox').select('type').orderBy('seq').execute()).map((e) => e.type)).toEqual(['order.paid', 'order.refunded']);
     expect(lyra.requests).toEqual([{ shopId: HMAC_SHOP.shopId, orderId: 'REC-LYRA-BO' }, { shopId: HMAC_SHOP.shopId, orderId: 'REC-LYRA-BO' }]);
+  });
+
+  it('an authorisation left unsettled is asked about, once final no more', async () => {
+    const uuid = 'c0000000000000000000000000000001';
+    await sendForm(t.app, { orderId: 'REC-AUTH', status: 'AUTHORISED', transactionUuid: uuid }).expect(200);
+    await sendForm(t.app, { orderId: 'REC-CAPTURED', status: 'CAPTURED' }).expect(200);
+    lyra.orders.set(fakeLyraOrderKey(HMAC_SHOP.shopId, 'TEST', 'REC-AUTH'), [{ uuid, detailedStatus: 'CAPTURED', status: 'PAID', operationType: 'DEBIT', amount: 4990, currency: 'EUR' }]);
+    await age(3600);
+    expect(await sweep(database.db, WINDOW)).toBe(1);
+    await runReconcileChecks(database, check(), RECONCILE_WORKER);
+    expect((await checks()).map((r) => [r.order_id, r.why, r.outcome])).toEqual([['REC-AUTH', 'unsettled_transaction', 'changed']]);
+    const tx = await database.db.selectFrom('transactions').select('status').where('transaction_id', '=', uuid).executeTakeFirstOrThrow();
+    expect(tx.status).toBe('captured');
+    await age(86_400);
+    expect(await sweep(database.db, WINDOW)).toBe(0);
   });
 
   it('Lyra: down, then wrong credentials: retried, then reported', async () => {

@@ -107,3 +107,28 @@ describe('the events Stripe could not deliver, read from its Events API', () => 
     expect(row).toEqual({ shop_id: 'acct_other', state: 'unchecked', outcome: 'not_checkable', detail: `${stripe.url}/v1/events refused the key (HTTP 401): it must read Events` });
   });
 });
+
+describe("a pending Stripe order's PaymentIntent", () => {
+  const order = { provider: 'stripe', shopId: 'acct_test', mode: 'TEST', orderId: 'STR-PI' };
+  const intent = (status: string) => ({ id: 'pi_pending1', object: 'payment_intent', amount: 4990, amount_received: status === 'succeeded' ? 4990 : 0, currency: 'eur', status, livemode: false, latest_charge: 'ch_9', last_payment_error: null, metadata: { order_id: 'STR-PI' } });
+
+  it('is read again and its status applied once; the webhook that comes later is a duplicate', async () => {
+    await postStripe(t.app, { type: 'payment_intent.processing', orderId: 'STR-PI', paymentIntent: 'pi_pending1' }).expect(200);
+    expect(await orderStatus('STR-PI')).toBe('PENDING');
+    stripe.paymentIntents.set('pi_pending1', intent('processing'));
+    expect(await checkers.check(order, 'pending_order')).toMatchObject({ outcome: 'unchanged' });
+    stripe.paymentIntents.set('pi_pending1', intent('succeeded'));
+    expect(await checkers.check(order, 'pending_order')).toMatchObject({ outcome: 'changed', changes: 1 });
+    expect(await orderStatus('STR-PI')).toBe('PAID');
+    expect(await checkers.check(order, 'pending_order')).toMatchObject({ outcome: 'unchanged', changes: 0 });
+    expect((await postStripe(t.app, { type: 'payment_intent.succeeded', orderId: 'STR-PI', paymentIntent: 'pi_pending1' })).text).toMatch(/^OK-duplicate/);
+    expect((await database.db.selectFrom('outbox').select('type').orderBy('seq').execute()).map((e) => e.type)).toEqual(['order.paid']);
+  });
+
+  it('what cannot be asked says why', async () => {
+    await postStripe(t.app, { type: 'payment_intent.processing', orderId: 'STR-PI', paymentIntent: 'pi_gone' }).expect(200);
+    expect(await checkers.check(order, 'pending_order')).toEqual({ outcome: 'unknown_at_platform', detail: 'Stripe knows no PaymentIntent pi_gone', changes: 0 });
+    expect((await checkers.check({ ...order, shopId: 'acct_connected' }, 'pending_order')).detail).toMatch(/is not an endpoint of STRIPE_ENDPOINTS/);
+    expect((await checkers.check({ ...order, orderId: 'STR-NONE' }, 'expected_payment')).detail).toMatch(/no PaymentIntent of this order is known here/);
+  });
+});
