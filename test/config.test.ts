@@ -44,7 +44,7 @@ describe('loadConfig', () => {
     [{ LYRA_SHOPS: '[{"shopId":"1"}]' }, 'LYRA_SHOPS: shop 1 has no key nor password'],
     [{ LYRA_SHOPS: '[{"shopId":"1","testKey":"a","algorithm":"MD5"}]' }, 'LYRA_SHOPS: shop 1: algorithm must be "HMAC-SHA-256" or "SHA-1"'],
     [{ LYRA_SHOPS: '[{"shopId":"1","testKey":"a","apiUrl":"api.payzen.eu"}]' }, 'LYRA_SHOPS: shop 1: apiUrl must be an http(s) URL'],
-    [{ LYRA_SHOPS: '[{"shopId":"1","testKey":"a","apiUrl":"https://api.payzen.eu/api-payment/V4"}]' }, 'LYRA_SHOPS: shop 1: apiUrl is the scheme and host only'],
+    [{ LYRA_SHOPS: '[{"shopId":"1","testKey":"a","apiUrl":"https://api.payzen.eu/api-payment/V4"}]' }, 'LYRA_SHOPS: shop 1: apiUrl must be a scheme and host, such as https://api.payzen.eu'],
     [{ LYRA_SHOPS: '[{"shopId":"1","testKey":"a"},{"shopId":"1","testKey":"b"}]' }, 'LYRA_SHOPS: shop 1 appears twice'],
     [{ LYRA_ALLOWED_CIDRS: '194.50.38.0/33' }, 'LYRA_ALLOWED_CIDRS: "194.50.38.0/33" has an invalid prefix length'],
     [{ LYRA_ALLOWED_CIDRS: 'example.com' }, 'LYRA_ALLOWED_CIDRS: "example.com" is not an IP address or CIDR range'],

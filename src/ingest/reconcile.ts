@@ -1,21 +1,21 @@
+import type { Logger } from 'pino';
 import type { OrderIdentity } from '../domain/events';
 import type { Mode } from '../domain/notification';
+import type { Metrics } from '../metrics';
 import { createHttpClient, type HttpClient } from '../outbound/http-client';
-import { getLyraOrder } from '../outbound/lyra-api';
+import { getLyraOrder, getLyraTransaction, type LyraOrderAnswer } from '../outbound/lyra-api';
+import { fetchPaylineResult, type PaylineReceiver } from '../outbound/payline';
+import { PAYLINE_FETCHES } from '../outbound/payline-fetcher';
 import { FieldError } from '../providers/fields';
-import { normalizeLyraOrderTransactions, type LyraShops } from '../providers/lyra';
+import { normalizeLyraOrderTransactions, type LyraShop, type LyraShops } from '../providers/lyra';
+import type { StripeEndpoint } from '../providers/stripe/events';
 import type { DatabaseHandle } from '../store/database';
 import type { DeliveryInput } from '../store/deliveries';
+import { latestTriggerOf, transactionIdsOf } from '../store/reconcile';
 import { DirectRequestError, type PayboxOperations } from './paybox-direct';
 import { RECONCILER } from './reconciler';
 import { settleCall } from './settle';
 import { checkPaymentIntent, sweepStripeEvents } from './stripe-reconcile';
-import { fetchPaylineResult, type PaylineReceiver } from '../outbound/payline';
-import { PAYLINE_FETCHES } from '../outbound/payline-fetcher';
-import { latestTriggerOf, transactionIdsOf } from '../store/reconcile';
-import type { StripeEndpoint } from '../providers/stripe/events';
-import type { Metrics } from '../metrics';
-import type { Logger } from 'pino';
 
 /**
  * What asking a platform about one order gave:
@@ -30,7 +30,6 @@ export const CHECK_OUTCOMES = ['changed', 'unchanged', 'not_checkable', 'unknown
 export type CheckOutcome = { outcome: (typeof CHECK_OUTCOMES)[number]; detail: string; changes: number };
 
 export type OrderChecker = (order: OrderIdentity, why: string) => Promise<CheckOutcome>;
-
 
 const notCheckable = (detail: string): CheckOutcome => ({ outcome: 'not_checkable', detail, changes: 0 });
 
@@ -60,6 +59,22 @@ function payboxChecker(operations: PayboxOperations | undefined): OrderChecker {
 /** One request to Lyra's REST API; the official SDK allows 45 s, the worker has other orders to ask about. */
 export const LYRA_API_TIMEOUT_MS = 20_000;
 
+/** `Transaction/Get` of each transaction of the order known here, as one `Order/Get` answer would list them. */
+async function lyraTransactionsOneByOne(database: DatabaseHandle, client: HttpClient, shop: LyraShop, mode: Mode, order: OrderIdentity): Promise<LyraOrderAnswer> {
+  const known = await transactionIdsOf(database.db, order);
+  if (known.length === 0) return { kind: 'not_checkable', detail: 'Lyra lists more than 30 transactions for this order id (PSP_015), and none is known here to ask by its uuid' };
+  const transactions: unknown[] = [];
+  let url = '';
+  for (const { transactionId } of known) {
+    const answer = await getLyraTransaction(client, shop, mode, transactionId, LYRA_API_TIMEOUT_MS);
+    if (answer.kind !== 'found') return answer.kind === 'unknown_at_platform' ? { kind: 'not_checkable', detail: `transaction ${transactionId}: ${answer.detail}` } : answer;
+    transactions.push(answer.answer);
+    url = answer.url;
+  }
+  const answer = { orderId: order.orderId, shopId: shop.shopId, transactions, _type: 'V4/OrderTransactions' };
+  return { kind: 'found', answer, body: JSON.stringify(answer), url };
+}
+
 /**
  * Lyra: `Order/Get` by the order id, which finds form (`vads_*`) payments too. Every transaction
  * it lists goes through the same decisions as a notification, as one call of origin `reconcile`
@@ -70,9 +85,11 @@ function lyraChecker(database: DatabaseHandle, shops: LyraShops | undefined, cli
     const shop = shops?.get(order.shopId);
     if (shop === undefined) return notCheckable(`shop ${order.shopId} is not in LYRA_SHOPS`);
     const mode = order.mode as Mode;
-    const result = await getLyraOrder(client, shop, mode, order.orderId, LYRA_API_TIMEOUT_MS);
+    let result = await getLyraOrder(client, shop, mode, order.orderId, LYRA_API_TIMEOUT_MS);
+    // More than 30 transactions: those known here are asked one by one.
+    if (result.kind === 'too_many') result = await lyraTransactionsOneByOne(database, client, shop, mode, order);
     if (result.kind === 'unavailable') return { outcome: 'unavailable', detail: result.detail, changes: 0 };
-    if (result.kind === 'not_checkable') return notCheckable(result.detail);
+    if (result.kind === 'not_checkable' || result.kind === 'too_many') return notCheckable(result.detail);
     if (result.kind === 'unknown_at_platform') return { outcome: 'unknown_at_platform', detail: result.detail, changes: 0 };
     let notifications;
     try {

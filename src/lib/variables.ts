@@ -128,6 +128,18 @@ export function httpUrl(value: unknown, fail: (message: string) => never, what: 
   return value;
 }
 
+/** The scheme and host of an API whose paths the service appends; `example` shows one. */
+export function apiOrigin(raw: string, example: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`must be a scheme and host, such as ${example}`);
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.pathname !== '/' || url.search !== '' || url.username !== '') throw new Error(`must be a scheme and host, such as ${example}`);
+  return url.origin;
+}
+
 /** Comma-separated addresses and CIDR ranges, checked as an allowlist would read them. */
 export function cidrs(name: string, fallback: string[], shownDefault: string, meta: Meta): Variable<string[]> {
   return parsed(name, fallback, shownDefault, (raw) => {

@@ -14,6 +14,8 @@ import type { HttpClient } from './http-client';
 export type LyraOrderAnswer =
   /** `V4/OrderTransactions`: the order's transactions, and the bytes they came in. */
   | { kind: 'found'; answer: unknown; body: string; url: string }
+  /** `PSP_015`: more than 30 transactions; each is then asked by its uuid (`Transaction/Get`). */
+  | { kind: 'too_many'; detail: string }
   /** `PSP_010`: Lyra knows no transaction of this order id. */
   | { kind: 'unknown_at_platform'; detail: string; body: string; url: string }
   /** Asking cannot work as configured: no password, credentials refused, a request Lyra refuses. */
@@ -39,21 +41,23 @@ function readEnvelope(body: string, url: string): LyraOrderAnswer {
   if (envelope.status === 'SUCCESS') return { kind: 'found', answer, body, url };
   const code = typeof answer.errorCode === 'string' ? answer.errorCode : 'unknown';
   const message = typeof answer.errorMessage === 'string' ? answer.errorMessage.slice(0, 200) : '';
-  if (code === 'PSP_010') return { kind: 'unknown_at_platform', detail: `Lyra knows no transaction of this order (${code} ${message})`.trim(), body, url };
-  // PSP_015 (more than 30 transactions), INT_* (a request Lyra refuses): asking again will not help.
+  if (code === 'PSP_010') return { kind: 'unknown_at_platform', detail: `Lyra knows no such transaction (${code} ${message})`.trim(), body, url };
+  if (code === 'PSP_015') return { kind: 'too_many', detail: `${code} ${message}`.trim() };
+  // INT_* (a request Lyra refuses) and the like: asking again will not help.
   return { kind: 'not_checkable', detail: `Lyra answered ${code} ${message}`.trim() };
 }
 
-export async function getLyraOrder(client: HttpClient, shop: LyraShop, mode: Mode, orderId: string, timeoutMs: number): Promise<LyraOrderAnswer> {
+/** One service of the REST API V4 (`Order/Get`, `Transaction/Get`), its envelope read. */
+async function askLyra(client: HttpClient, shop: LyraShop, mode: Mode, service: string, request: Record<string, string>, timeoutMs: number): Promise<LyraOrderAnswer> {
   const password = restPasswordFor(shop, mode);
   if (password === undefined) return { kind: 'not_checkable', detail: `shop ${shop.shopId} has no ${mode === 'TEST' ? 'testPassword' : 'productionPassword'}: the REST API cannot be asked` };
-  const url = `${shop.apiUrl}/api-payment/V4/Order/Get`;
+  const url = `${shop.apiUrl}/api-payment/V4/${service}`;
   let reply;
   try {
     reply = await client.send(url, {
       method: 'POST',
       headers: { authorization: `Basic ${Buffer.from(`${shop.shopId}:${password}`).toString('base64')}`, 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({ orderId }),
+      body: JSON.stringify(request),
       signal: AbortSignal.timeout(timeoutMs),
       maxBodyBytes: MAX_ANSWER_BYTES,
       overflow: 'refuse',
@@ -65,4 +69,14 @@ export async function getLyraOrder(client: HttpClient, shop: LyraShop, mode: Mod
   if (reply.status === 401) return { kind: 'not_checkable', detail: `${url} refused the ${mode} credentials of shop ${shop.shopId} (HTTP 401): check the REST password, and apiUrl for the shop's brand` };
   if (reply.status !== 200) return { kind: 'unavailable', detail: `${url} answered HTTP ${reply.status}` };
   return readEnvelope(reply.body, url);
+}
+
+/** `Order/Get`: every transaction of an order id (30 at most), form payments included. */
+export function getLyraOrder(client: HttpClient, shop: LyraShop, mode: Mode, orderId: string, timeoutMs: number): Promise<LyraOrderAnswer> {
+  return askLyra(client, shop, mode, 'Order/Get', { orderId }, timeoutMs);
+}
+
+/** `Transaction/Get`: one transaction by its uuid (`V4/Transaction`). */
+export function getLyraTransaction(client: HttpClient, shop: LyraShop, mode: Mode, uuid: string, timeoutMs: number): Promise<LyraOrderAnswer> {
+  return askLyra(client, shop, mode, 'Transaction/Get', { uuid }, timeoutMs);
 }

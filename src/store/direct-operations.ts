@@ -121,17 +121,11 @@ export async function claimOperation(db: Kysely<Database>, op: NewOperation, aba
   }
 }
 
-function inFlight(db: Kysely<Database>, identity: OrderIdentity) {
-  return db
-    .selectFrom('direct_operations')
-    .selectAll()
-    .where('provider', '=', identity.provider)
-    .where('shop_id', '=', identity.shopId)
-    .where('mode', '=', identity.mode)
-    .where('order_id', '=', identity.orderId)
-    .where('result', 'is', null)
-    .executeTakeFirst();
-}
+/** The operations of one order. */
+const ofOrder = (db: Kysely<Database>, identity: OrderIdentity) =>
+  db.selectFrom('direct_operations').selectAll().where('provider', '=', identity.provider).where('shop_id', '=', identity.shopId).where('mode', '=', identity.mode).where('order_id', '=', identity.orderId);
+
+const inFlight = (db: Kysely<Database>, identity: OrderIdentity) => ofOrder(db, identity).where('result', 'is', null).executeTakeFirst();
 
 export interface OperationResult {
   result: 'accepted' | 'refused' | 'unknown';
@@ -163,16 +157,7 @@ export function getOperation(db: Kysely<Database>, id: number) {
 
 /** The order's operations whose outcome is not known: possibly done, until an inquiry says. */
 export function unknownOperations(db: Kysely<Database>, identity: OrderIdentity) {
-  return db
-    .selectFrom('direct_operations')
-    .selectAll()
-    .where('provider', '=', identity.provider)
-    .where('shop_id', '=', identity.shopId)
-    .where('mode', '=', identity.mode)
-    .where('order_id', '=', identity.orderId)
-    .where('result', '=', 'unknown')
-    .orderBy('id')
-    .execute();
+  return ofOrder(db, identity).where('result', '=', 'unknown').orderBy('id').execute();
 }
 
 /** An unknown operation settled by an inquiry: done (`accepted`) or not done (`refused`), with why. */

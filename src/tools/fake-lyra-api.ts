@@ -3,9 +3,10 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A local stand-in for Lyra's REST API V4, for the simulator and the tests only: `POST
- * /api-payment/V4/Order/Get` with HTTP Basic `shopId:password`, answered in Lyra's envelope with
- * the order's transactions (`V4/OrderTransactions`), `PSP_010` for an order it does not know, and
- * HTTP 401 for credentials it does not know.
+ * /api-payment/V4/Order/Get` and `…/Transaction/Get` with HTTP Basic `shopId:password`, answered
+ * in Lyra's envelope with the order's transactions (`V4/OrderTransactions`, `PSP_015` beyond 30)
+ * or one (`V4/Transaction`), `PSP_010` for what it does not know, and HTTP 401 for credentials it
+ * does not know.
  */
 
 export interface FakeLyraTransaction {
@@ -46,43 +47,35 @@ export async function startFakeLyraApi(shops: readonly { shopId: string; testPas
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      if (req.method !== 'POST' || req.url !== '/api-payment/V4/Order/Get') return void res.writeHead(404).end();
+      const service = req.url === '/api-payment/V4/Order/Get' ? 'order' : req.url === '/api-payment/V4/Transaction/Get' ? 'transaction' : null;
+      if (req.method !== 'POST' || service === null) return void res.writeHead(404).end();
       if (fake.behaviour === 'http503') return void res.writeHead(503).end('Service Unavailable');
       const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '')?.[1];
       const who = basic === undefined ? undefined : credentials.get(Buffer.from(basic, 'base64').toString('utf8'));
       if (who === undefined) return void res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"unauthorized"}');
-      let orderId: unknown;
+      let request: { orderId?: unknown; uuid?: unknown } = {};
       try {
-        orderId = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { orderId?: unknown }).orderId;
+        request = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof request;
       } catch {
-        orderId = undefined;
+        request = {};
       }
       res.writeHead(200, { 'content-type': 'application/json;charset=UTF-8' });
-      if (typeof orderId !== 'string') return void res.end(envelope(who.mode, 'ERROR', { errorCode: 'INT_902', errorMessage: 'web-service input data validation error', _type: 'V4/WebService/WebServiceError' }));
-      fake.requests.push({ shopId: who.shopId, orderId });
-      const transactions = fake.orders.get(fakeLyraOrderKey(who.shopId, who.mode, orderId));
-      if (transactions === undefined) return void res.end(envelope(who.mode, 'ERROR', { errorCode: 'PSP_010', errorMessage: 'transaction not found', _type: 'V4/WebService/WebServiceError' }));
-      res.end(
-        envelope(who.mode, 'SUCCESS', {
-          orderId,
-          shopId: who.shopId,
-          _type: 'V4/OrderTransactions',
-          transactions: transactions.map((t) => ({
-            shopId: who.shopId,
-            uuid: t.uuid,
-            paymentMethodType: 'CARD',
-            detailedStatus: t.detailedStatus,
-            status: t.status,
-            amount: t.amount,
-            currency: t.currency,
-            creationDate: new Date().toISOString(),
-            operationType: t.operationType,
-            transactionDetails: { sequenceNumber: t.sequenceNumber ?? 1, cardDetails: { effectiveBrand: 'VISA', pan: '497010XXXXXX0055' } },
-            orderDetails: { orderTotalAmount: t.amount, orderCurrency: t.currency, mode: who.mode, orderId },
-            _type: 'V4/Transaction',
-          })),
-        }),
-      );
+      const error = (errorCode: string, errorMessage: string) => res.end(envelope(who.mode, 'ERROR', { errorCode, errorMessage, _type: 'V4/WebService/WebServiceError' }));
+      const key = service === 'order' ? request.orderId : request.uuid;
+      if (typeof key !== 'string') return void error('INT_902', 'web-service input data validation error');
+      if (service === 'transaction') {
+        fake.requests.push({ shopId: who.shopId, orderId: `uuid:${key}` });
+        for (const [orderKey, list] of fake.orders) {
+          const found = list.find((t) => t.uuid === key);
+          if (found !== undefined && orderKey.startsWith(`${who.shopId}:${who.mode}:`)) return void res.end(envelope(who.mode, 'SUCCESS', transactionJson(found, who, orderKey.slice(`${who.shopId}:${who.mode}:`.length))));
+        }
+        return void error('PSP_010', 'transaction not found');
+      }
+      fake.requests.push({ shopId: who.shopId, orderId: key });
+      const transactions = fake.orders.get(fakeLyraOrderKey(who.shopId, who.mode, key));
+      if (transactions === undefined) return void error('PSP_010', 'transaction not found');
+      if (transactions.length > 30) return void error('PSP_015', 'Too many results');
+      res.end(envelope(who.mode, 'SUCCESS', { orderId: key, shopId: who.shopId, _type: 'V4/OrderTransactions', transactions: transactions.map((t) => transactionJson(t, who, key)) }));
     });
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
@@ -90,4 +83,22 @@ export async function startFakeLyraApi(shops: readonly { shopId: string; testPas
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   });
+}
+
+/** A `V4/Transaction` as Lyra renders it (trimmed to what the service reads, and a little more). */
+function transactionJson(t: FakeLyraTransaction, who: { shopId: string; mode: string }, orderId: string) {
+  return {
+    shopId: who.shopId,
+    uuid: t.uuid,
+    paymentMethodType: 'CARD',
+    detailedStatus: t.detailedStatus,
+    status: t.status,
+    amount: t.amount,
+    currency: t.currency,
+    creationDate: new Date().toISOString(),
+    operationType: t.operationType,
+    transactionDetails: { sequenceNumber: t.sequenceNumber ?? 1, cardDetails: { effectiveBrand: 'VISA', pan: '497010XXXXXX0055' } },
+    orderDetails: { orderTotalAmount: t.amount, orderCurrency: t.currency, mode: who.mode, orderId },
+    _type: 'V4/Transaction',
+  };
 }

@@ -194,6 +194,17 @@ describe('the reconciliation worker', () => {
     expect(await sweep(database.db, WINDOW)).toBe(0);
   });
 
+  it('Lyra: more than 30 transactions (PSP_015): those known here are asked one by one', async () => {
+    const known = 'd0000000000000000000000000000001';
+    await sendForm(t.app, { orderId: 'REC-MANY', status: 'AUTHORISED', transactionUuid: known }).expect(200);
+    const others = Array.from({ length: 30 }, (_, i) => ({ uuid: `e${String(i).padStart(31, '0')}`, detailedStatus: 'REFUSED', status: 'UNPAID', operationType: 'DEBIT' as const, amount: 4990, currency: 'EUR' }));
+    lyra.orders.set(fakeLyraOrderKey(HMAC_SHOP.shopId, 'TEST', 'REC-MANY'), [...others, { uuid: known, detailedStatus: 'CAPTURED', status: 'PAID', operationType: 'DEBIT', amount: 4990, currency: 'EUR' }]);
+    expect(await check()({ provider: 'lyra', shopId: HMAC_SHOP.shopId, mode: 'TEST', orderId: 'REC-MANY' }, 'request')).toMatchObject({ outcome: 'changed', changes: 1 });
+    expect(lyra.requests).toEqual([{ shopId: HMAC_SHOP.shopId, orderId: 'REC-MANY' }, { shopId: HMAC_SHOP.shopId, orderId: `uuid:${known}` }]);
+    const tx = await database.db.selectFrom('transactions').select('status').where('transaction_id', '=', known).executeTakeFirstOrThrow();
+    expect(tx.status).toBe('captured');
+  });
+
   it('Lyra: down, then wrong credentials: retried, then reported', async () => {
     await sendForm(t.app, { orderId: 'REC-LYRA-DOWN', status: 'WAITING_AUTHORISATION' }).expect(200);
     await age(3600);

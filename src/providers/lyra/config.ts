@@ -1,4 +1,4 @@
-import { cidrs, failFor, httpUrl, parsed, parseEntries, type EntryRecord } from '../../lib/variables';
+import { apiOrigin, cidrs, failFor, httpUrl, parsed, parseEntries, type EntryRecord } from '../../lib/variables';
 import type { LyraFormAlgorithm, LyraShop, LyraShops } from './shops';
 
 /** The range Lyra's platform sends notifications from; LYRA_ALLOWED_CIDRS overrides it, and the signature is what proves a call. */
@@ -29,14 +29,11 @@ export const LYRA_DEFAULT_API_URL = 'https://api.payzen.eu';
 
 function apiUrlOf(value: unknown, shopId: string, fail: (message: string) => never): string {
   const url = httpUrl(value, fail, `shop ${shopId}: apiUrl`);
-  let parsed: URL;
   try {
-    parsed = new URL(url);
-  } catch {
-    return fail(`shop ${shopId}: apiUrl must be an http(s) URL`);
+    return apiOrigin(url, 'https://api.payzen.eu (the service appends /api-payment/V4/…)');
+  } catch (error) {
+    return fail(`shop ${shopId}: apiUrl ${(error as Error).message}`);
   }
-  if (parsed.pathname !== '/' || parsed.search !== '' || parsed.username !== '') fail(`shop ${shopId}: apiUrl is the scheme and host only, such as https://api.payzen.eu (the service appends /api-payment/V4/…)`);
-  return parsed.origin;
 }
 
 function parseShop(record: EntryRecord, index: number): LyraShop {

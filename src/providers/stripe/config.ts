@@ -1,5 +1,5 @@
 import { ANY_SOURCE_CIDRS } from '../../lib/cidr';
-import { cidrs, failFor, integer, parsed, parseEntries, type EntryRecord } from '../../lib/variables';
+import { apiOrigin, cidrs, failFor, integer, parsed, parseEntries, type EntryRecord } from '../../lib/variables';
 import type { StripeEndpoint } from './events';
 
 /** The demo's Stripe endpoint secret (development only), for `npm run simulate -- --provider stripe`. */
@@ -30,17 +30,6 @@ export function parseStripeEndpoints(raw: string): StripeEndpoint[] {
   return [...parseEntries('STRIPE_ENDPOINTS', raw, 'endpoint', STRIPE_ENDPOINT_FIELDS, stripeEndpoint, (endpoint) => endpoint.id).values()];
 }
 
-function stripeApiUrl(raw: string): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new Error('is not a URL');
-  }
-  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.pathname !== '/' || url.search !== '') throw new Error('must be a scheme and host, such as https://api.stripe.com');
-  return url.origin;
-}
-
 export const STRIPE_VARIABLES = {
   endpoints: parsed<StripeEndpoint[] | undefined>('STRIPE_ENDPOINTS', undefined, 'the demo endpoint in development without any provider', parseStripeEndpoints, {
     description: 'Stripe webhook endpoints, a JSON array of `{ "id", "secrets", "orderIdPath", "apiKey" }` ([docs](providers/stripe.md)); unset: no `/ipn/stripe`',
@@ -52,7 +41,7 @@ export const STRIPE_VARIABLES = {
   allowedCidrs: cidrs('STRIPE_ALLOWED_CIDRS', ANY_SOURCE_CIDRS, 'any address', {
     description: 'comma-separated addresses and CIDR ranges allowed to call `/ipn/stripe`; Stripe publishes its addresses but changes them',
   }),
-  apiUrl: parsed<string>('STRIPE_API_URL', 'https://api.stripe.com', '`https://api.stripe.com`', stripeApiUrl, {
+  apiUrl: parsed<string>('STRIPE_API_URL', 'https://api.stripe.com', '`https://api.stripe.com`', (raw) => apiOrigin(raw, 'https://api.stripe.com'), {
     description: "where the reconciliation asks Stripe's API (scheme and host; `http` for tests and internal proxies)",
   }),
   bodyLimitBytes: integer('STRIPE_BODY_LIMIT_BYTES', 1024 * 1024, 1024, 16 * 1024 * 1024, {
