@@ -1,7 +1,8 @@
 import type { RequestHandler, Response, Router } from 'express';
 import type { Kysely } from 'kysely';
 import { isKnownCurrency } from '../domain/currency';
-import { CHECK_OUTCOMES, type OrderChecker } from '../ingest/reconcile';
+import type { OrderChecker } from '../ingest/reconcile';
+import { CHECK_OUTCOMES } from '../ingest/reconciler';
 import type { PayboxOperations } from '../ingest/paybox-direct';
 import { findOrders } from '../store/audit';
 import type { OperatorToken } from './tokens';

@@ -10,28 +10,12 @@ import { FieldError } from '../providers/fields';
 import { normalizeLyraOrderTransactions, type LyraShop, type LyraShops } from '../providers/lyra';
 import type { StripeEndpoint } from '../providers/stripe/events';
 import type { DatabaseHandle } from '../store/database';
-import type { DeliveryInput } from '../store/deliveries';
 import { latestTriggerOf, transactionIdsOf } from '../store/reconcile';
 import { DirectRequestError, type PayboxOperations } from './paybox-direct';
-import { RECONCILER } from './reconciler';
-import { settleCall } from './settle';
+import { applyFromPlatform, notCheckable, outcomeOf, RECONCILER, type CheckOutcome } from './reconciler';
 import { checkPaymentIntent, sweepStripeEvents } from './stripe-reconcile';
 
-/**
- * What asking a platform about one order gave:
- * - `changed`: the platform knew more, and it was applied (a missed notification, found);
- * - `unchanged`: the platform says what the service knows;
- * - `not_checkable`: the platform cannot be asked about this order (no credentials, no API to
- *   ask it by, no identifier to ask with), with why: reported, never retried, never guessed;
- * - `unknown_at_platform`: the platform knows no payment of this order (not paid, or not yet);
- * - `unavailable`: the platform did not answer: asked again later, with backoff.
- */
-export const CHECK_OUTCOMES = ['changed', 'unchanged', 'not_checkable', 'unknown_at_platform', 'unavailable'] as const;
-export type CheckOutcome = { outcome: (typeof CHECK_OUTCOMES)[number]; detail: string; changes: number };
-
 export type OrderChecker = (order: OrderIdentity, why: string) => Promise<CheckOutcome>;
-
-const notCheckable = (detail: string): CheckOutcome => ({ outcome: 'not_checkable', detail, changes: 0 });
 
 /**
  * Paybox: the Direct inquiry of each attempt the order's notifications named. A payment whose
@@ -99,10 +83,7 @@ function lyraChecker(database: DatabaseHandle, shops: LyraShops | undefined, cli
       throw error;
     }
     if (notifications.length === 0) return { outcome: 'unknown_at_platform', detail: 'Lyra lists no transaction of this order', changes: 0 };
-    const delivery: DeliveryInput = { provider: 'lyra', origin: 'reconcile', request_id: null, source_ip: RECONCILER.sourceIp, content_type: 'application/json', raw_body: Buffer.from(result.body), raw_query: null, signature_header: null };
-    const settled = await settleCall(database, delivery, { ok: true, notifications, fetchedFrom: result.url });
-    const changed = settled.verdict === 'applied';
-    return { outcome: changed ? 'changed' : 'unchanged', detail: settled.reply, changes: changed ? 1 : 0 };
+    return outcomeOf(await applyFromPlatform(database, { provider: 'lyra', url: result.url, json: result.body }, { ok: true, notifications }));
   };
 }
 
@@ -121,10 +102,7 @@ function paylineChecker(database: DatabaseHandle, receiver: PaylineReceiver | un
     if (!result.ok) return result.rejection.verdict === 'unavailable' ? { outcome: 'unavailable', detail: result.rejection.reason, changes: 0 } : notCheckable(result.rejection.reason);
     if (result.deferred !== undefined) return { outcome: 'unavailable', detail: result.ignored ?? 'Payline did not answer in time', changes: 0 };
     if (result.notifications.length === 0) return { outcome: 'unchanged', detail: result.ignored ?? 'nothing to apply', changes: 0 };
-    const delivery: DeliveryInput = { provider: 'payline', origin: 'reconcile', request_id: null, source_ip: RECONCILER.sourceIp, content_type: null, raw_body: Buffer.alloc(0), raw_query: query, signature_header: null };
-    const settled = await settleCall(database, delivery, result);
-    const changed = settled.verdict === 'applied';
-    return { outcome: changed ? 'changed' : 'unchanged', detail: settled.reply, changes: changed ? 1 : 0 };
+    return outcomeOf(await applyFromPlatform(database, { provider: 'payline', query }, result));
   };
 }
 

@@ -3,15 +3,12 @@ import type { Metrics } from '../metrics';
 import type { HttpClient } from '../outbound/http-client';
 import { getPaymentIntent, listUndeliveredEvents } from '../outbound/stripe-api';
 import type { OrderIdentity } from '../domain/events';
-import type { CheckOutcome } from './reconcile';
 import type { TransactionState } from '../domain/order-status';
 import { FieldError } from '../providers/fields';
 import { normalizeStripeEvent, parseStripeEvent, type StripeEndpoint, type StripeEvent } from '../providers/stripe/events';
 import type { DatabaseHandle } from '../store/database';
-import type { DeliveryInput } from '../store/deliveries';
 import { claimCursor, recordFinishedCheck, releaseCursor } from '../store/reconcile';
-import { RECONCILER } from './reconciler';
-import { settleCall } from './settle';
+import { applyFromPlatform, notCheckable, type CheckOutcome } from './reconciler';
 
 /** Stripe keeps the events of the last 30 days; the first sweep of an endpoint reads them all. */
 const EVENTS_KEPT_S = 30 * 86_400;
@@ -72,10 +69,8 @@ async function applyEvent(s: StripeEventsSweep, endpoint: StripeEndpoint, json: 
     meaning = { ignored: error.message };
   }
   if ('ignored' in meaning || meaning.notifications.length === 0) return;
-  const delivery: DeliveryInput = { provider: 'stripe', origin: 'reconcile', request_id: null, source_ip: RECONCILER.sourceIp, content_type: 'application/json', raw_body: Buffer.from(JSON.stringify(json)), raw_query: null, signature_header: null };
-  const settled = await settleCall(s.database, delivery, { ok: true, notifications: meaning.notifications, fetchedFrom: url });
+  const { settled, changed } = await applyFromPlatform(s.database, { provider: 'stripe', url, json: JSON.stringify(json) }, { ok: true, notifications: meaning.notifications });
   const first = meaning.notifications[0] as (typeof meaning.notifications)[number];
-  const changed = settled.verdict === 'applied';
   await recordFinishedCheck(s.database.db, { provider: 'stripe', shopId: first.shopId, mode: first.mode, orderId: settled.orderId ?? first.orderId, why: 'undelivered_event', state: 'done', outcome: changed ? 'changed' : 'unchanged', detail: `${event.id} ${event.type}: ${settled.reply}`, changes: changed ? 1 : 0 });
   s.metrics?.reconcileChecks.inc({ provider: 'stripe', outcome: changed ? 'changed' : 'unchanged' });
   if (changed) {
@@ -142,7 +137,6 @@ function eventOf(pi: Record<string, unknown>): string | null {
  * later with the same status finds its transaction so already: a duplicate.
  */
 export async function checkPaymentIntent(s: Pick<StripeEventsSweep, 'database' | 'endpoints' | 'apiUrl' | 'client'>, order: OrderIdentity, transactions: readonly Pick<TransactionState, 'transactionId'>[]): Promise<CheckOutcome> {
-  const notCheckable = (detail: string): CheckOutcome => ({ outcome: 'not_checkable', detail, changes: 0 });
   const endpoint = s.endpoints.find((e) => e.id === order.shopId);
   if (endpoint === undefined) return notCheckable(`${order.shopId} is not an endpoint of STRIPE_ENDPOINTS (a Connect account's orders are asked with its Stripe-Account, not supported yet)`);
   if (endpoint.apiKey === undefined) return notCheckable(`endpoint ${endpoint.id} has no apiKey: Stripe cannot be asked`);
@@ -169,9 +163,8 @@ export async function checkPaymentIntent(s: Pick<StripeEventsSweep, 'database' |
       details.push(`${id}: ${meaning.ignored}`);
       continue;
     }
-    const delivery: DeliveryInput = { provider: 'stripe', origin: 'reconcile', request_id: null, source_ip: RECONCILER.sourceIp, content_type: 'application/json', raw_body: Buffer.from(JSON.stringify(answer.paymentIntent)), raw_query: null, signature_header: null };
-    const settled = await settleCall(s.database, delivery, { ok: true, notifications: meaning.notifications, fetchedFrom: answer.url });
-    if (settled.verdict === 'applied') changes++;
+    const { settled, changed } = await applyFromPlatform(s.database, { provider: 'stripe', url: answer.url, json: JSON.stringify(answer.paymentIntent) }, { ok: true, notifications: meaning.notifications });
+    if (changed) changes++;
     details.push(settled.reply);
   }
   return { outcome: changes > 0 ? 'changed' : 'unchanged', detail: details.join('; '), changes };

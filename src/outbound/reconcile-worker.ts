@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ReconcileConfig } from '../config/reconcile';
-import type { OrderChecker, CheckOutcome } from '../ingest/reconcile';
+import type { OrderChecker } from '../ingest/reconcile';
+import type { CheckOutcome } from '../ingest/reconciler';
 import { backoffDelayMs, type RetryPolicy } from '../lib/backoff';
 import { startQueueLoop } from '../lib/queue-loop';
 import type { Metrics } from '../metrics';

@@ -3,6 +3,7 @@ import type { OrderIdentity } from '../domain/events';
 import type { OrderState, TransactionState } from '../domain/order-status';
 import type { Database, DirectOperationsTable } from './schema';
 import { isUniqueViolation } from './sqlstate';
+import { readStoredState } from './ingest-statements';
 
 export type DirectOperationRow = Selectable<DirectOperationsTable>;
 
@@ -13,61 +14,23 @@ export interface PayboxOrder {
 }
 
 /**
- * An order as Paybox Direct needs it: its state and transactions, each with the call number T
- * of the notification that recorded it (Paybox Direct is asked by S and T); null when unknown.
+ * An order as Paybox Direct needs it: its state and transactions (as the ingest reads them), each
+ * with the call number T of the notification that recorded it (Paybox Direct is asked by S and
+ * T); null when unknown.
  */
 export async function readPayboxOrder(db: Kysely<Database>, identity: OrderIdentity): Promise<PayboxOrder | null> {
-  const order = await db
-    .selectFrom('orders')
-    .select(['id', 'status', 'paid_amount', 'refunded_amount', 'currency', 'abandoned'])
-    .where('provider', '=', identity.provider)
-    .where('shop_id', '=', identity.shopId)
-    .where('mode', '=', identity.mode)
-    .where('order_id', '=', identity.orderId)
-    .executeTakeFirst();
-  if (order === undefined) return null;
-  const rows = await db
-    .selectFrom('transactions as t')
-    .select((eb) => [
-      't.transaction_id',
-      't.operation',
-      't.status',
-      't.status_raw',
-      't.amount',
-      't.currency',
-      't.sequence_number',
-      't.payment_config',
-      't.failure_is_final',
-      't.last_notification_id',
-      eb
-        .selectFrom('notifications as n')
-        .select('n.call_number')
-        .whereRef('n.order_ref', '=', 't.order_ref')
-        .whereRef('n.transaction_id', '=', 't.transaction_id')
-        .where('n.call_number', 'is not', null)
-        .orderBy('n.id')
-        .limit(1)
-        .as('call_number'),
-    ])
-    .where('t.order_ref', '=', order.id)
-    .orderBy('t.last_notification_id')
+  const { order } = await readStoredState(db, identity, []);
+  if (order === null) return null;
+  const calls = await db
+    .selectFrom('notifications')
+    .select(['transaction_id', 'call_number'])
+    .where('order_ref', '=', order.id)
+    .where('call_number', 'is not', null)
+    .orderBy('id')
     .execute();
-  return {
-    state: { status: order.status, paidAmount: order.paid_amount, refundedAmount: order.refunded_amount, currency: order.currency, abandoned: order.abandoned },
-    transactions: rows.map((t) => ({
-      transactionId: t.transaction_id,
-      operation: t.operation,
-      status: t.status,
-      statusRaw: t.status_raw,
-      amount: t.amount,
-      currency: t.currency,
-      sequenceNumber: t.sequence_number,
-      paymentConfig: t.payment_config,
-      failureIsFinal: t.failure_is_final,
-      lastNotificationId: t.last_notification_id,
-      callNumber: t.call_number ?? null,
-    })),
-  };
+  const callOf = new Map<string, string>();
+  for (const row of calls) if (row.transaction_id !== null && !callOf.has(row.transaction_id)) callOf.set(row.transaction_id, row.call_number as string);
+  return { state: order.state, transactions: order.transactions.map((t) => ({ ...t, callNumber: callOf.get(t.transactionId) ?? null })) };
 }
 
 export interface NewOperation {
